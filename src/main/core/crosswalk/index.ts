@@ -1,0 +1,2 @@
+export { Crosswalk, type PatientLink, type StudyLink } from './crosswalk';
+export { newResearchId, newUid, randomCode } from './ids';

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+
+/** Random access to the bytes of an instance, whether it sits in a file or in memory. */
+export interface ByteSource {
+  readonly size: number;
+  /** Returns exactly `length` bytes at `offset`, or throws if the source is shorter. */
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+export class TruncatedDataError extends Error {
+  constructor(offset: number, wanted: number, size: number) {
+    super(`DICOM data ends early: needed ${wanted} bytes at offset ${offset}, but the data has ${size} bytes`);
+    this.name = 'TruncatedDataError';
+  }
+}
+
+export class BufferSource implements ByteSource {
+  constructor(private readonly buffer: Buffer) {}
+  get size(): number {
+    return this.buffer.length;
+  }
+  read(offset: number, length: number): Buffer {
+    if (offset < 0 || offset + length > this.buffer.length) throw new TruncatedDataError(offset, length, this.buffer.length);
+    return this.buffer.subarray(offset, offset + length);
+  }
+  close(): void {}
+}
+
+const WINDOW = 1 << 20;
+
+/**
+ * Reads a file through a 1 MB window, so that parsing the header of a 1 GB instance
+ * touches only the bytes it needs; pixel data is skipped by offset, never read here.
+ */
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private readonly fd: number;
+  private window = Buffer.alloc(0);
+  private windowStart = 0;
+
+  constructor(readonly path: string) {
+    this.fd = fs.openSync(path, 'r');
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  read(offset: number, length: number): Buffer {
+    if (offset < 0 || offset + length > this.size) throw new TruncatedDataError(offset, length, this.size);
+    const end = offset + length;
+    if (offset >= this.windowStart && end <= this.windowStart + this.window.length) {
+      return this.window.subarray(offset - this.windowStart, end - this.windowStart);
+    }
+    const want = Math.min(Math.max(length, WINDOW), this.size - offset);
+    const buffer = Buffer.allocUnsafe(want);
+    let filled = 0;
+    while (filled < want) {
+      const n = fs.readSync(this.fd, buffer, filled, want - filled, offset + filled);
+      if (n === 0) throw new TruncatedDataError(offset, length, offset + filled);
+      filled += n;
+    }
+    this.window = buffer;
+    this.windowStart = offset;
+    return buffer.subarray(0, length);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}

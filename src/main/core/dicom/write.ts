@@ -1,0 +1,201 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { ByteSource } from './source';
+import type { DicomDataset, DicomElement } from './model';
+import { ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, UNDEFINED_LENGTH, elementOf, groupOf, formatTag, tag } from './tag';
+import { isLongVr } from './parse';
+import type { TransferSyntax } from './transfer-syntax';
+import { textElement } from './values';
+
+/** The encoded instance as a list of pieces: bytes we built, and ranges to copy from the source. */
+export type EncodedPiece = Buffer | { offset: number; length: number };
+
+interface Encoding {
+  explicitVr: boolean;
+  littleEndian: boolean;
+}
+
+class Chunks {
+  readonly pieces: EncodedPiece[] = [];
+  private pending: Buffer[] = [];
+  push(b: Buffer): void {
+    this.pending.push(b);
+  }
+  bulk(range: { offset: number; length: number }): void {
+    this.flush();
+    this.pieces.push(range);
+  }
+  flush(): void {
+    if (this.pending.length) this.pieces.push(Buffer.concat(this.pending));
+    this.pending = [];
+  }
+}
+
+function header(enc: Encoding, t: number, vr: string, length: number): Buffer {
+  const le = enc.littleEndian;
+  const w16 = (b: Buffer, v: number, at: number): void => void (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+  const w32 = (b: Buffer, v: number, at: number): void => void (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+  const isDelimiter = groupOf(t) === 0xfffe;
+  if (!enc.explicitVr || isDelimiter) {
+    const b = Buffer.alloc(8);
+    w16(b, groupOf(t), 0);
+    w16(b, elementOf(t), 2);
+    w32(b, length, 4);
+    return b;
+  }
+  if (isLongVr(vr)) {
+    const b = Buffer.alloc(12);
+    w16(b, groupOf(t), 0);
+    w16(b, elementOf(t), 2);
+    b.write(vr, 4, 'latin1');
+    w32(b, length, 8);
+    return b;
+  }
+  if (length > 0xffff) throw new Error(`Value of ${formatTag(t)} is too long for VR ${vr}`);
+  const b = Buffer.alloc(8);
+  w16(b, groupOf(t), 0);
+  w16(b, elementOf(t), 2);
+  b.write(vr, 4, 'latin1');
+  w16(b, length, 6);
+  return b;
+}
+
+function encodeDataset(dataset: DicomDataset, enc: Encoding, out: Chunks, source: ByteSource | undefined): void {
+  const tags = [...dataset.keys()].sort((a, b) => a - b);
+  for (const t of tags) {
+    // Group lengths other than the meta group's are retired and would be wrong after changes.
+    if (elementOf(t) === 0 && groupOf(t) !== 0x0002) continue;
+    encodeElement(dataset.get(t)!, enc, out, source);
+  }
+}
+
+function encodeElement(e: DicomElement, enc: Encoding, out: Chunks, source: ByteSource | undefined): void {
+  if (e.items) {
+    // Sequences and items are always written with undefined length: valid in every transfer syntax,
+    // and no lengths to recompute after de-identification changes the content.
+    out.push(header(enc, e.tag, 'SQ', UNDEFINED_LENGTH));
+    for (const item of e.items) {
+      out.push(header(enc, ITEM, '', UNDEFINED_LENGTH));
+      encodeDataset(item, enc, out, source);
+      out.push(header(enc, ITEM_DELIMITER, '', 0));
+    }
+    out.push(header(enc, SEQUENCE_DELIMITER, '', 0));
+    return;
+  }
+  if (e.bulk) {
+    if (!source) throw new Error(`No source to copy ${formatTag(e.tag)} from`);
+    out.bulk(e.bulk);
+    return;
+  }
+  let value = e.value ?? Buffer.alloc(0);
+  if (value.length % 2 === 1) value = Buffer.concat([value, Buffer.from([e.vr === 'UI' || !isTextLike(e.vr) ? 0 : 0x20])]);
+  out.push(header(enc, e.tag, e.vr, value.length));
+  out.push(value);
+}
+
+const isTextLike = (vr: string): boolean => !['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN', 'SL', 'SS', 'UL', 'US', 'FL', 'FD', 'AT', 'SV', 'UV'].includes(vr);
+
+export const IMPLEMENTATION_CLASS_UID = '2.25.163521094137446391813618916387367153937';
+export const IMPLEMENTATION_VERSION_NAME = 'DEIDGW_0_1';
+
+/** Builds the Part 10 file meta information for a dataset (always explicit VR little endian). */
+export function encodeFileMeta(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string): Buffer {
+  const meta: DicomDataset = new Map();
+  meta.set(tag(2, 1), { tag: tag(2, 1), vr: 'OB', value: Buffer.from([0, 1]) });
+  for (const [el, vr, text] of [
+    [2, 'UI', sopClassUid],
+    [3, 'UI', sopInstanceUid],
+    [0x10, 'UI', transferSyntaxUid],
+    [0x12, 'UI', IMPLEMENTATION_CLASS_UID],
+    [0x13, 'SH', IMPLEMENTATION_VERSION_NAME],
+  ] as const) {
+    meta.set(tag(2, el), textElement(tag(2, el), vr, text));
+  }
+  const chunks = new Chunks();
+  encodeDataset(meta, { explicitVr: true, littleEndian: true }, chunks, undefined);
+  chunks.flush();
+  const body = Buffer.concat(chunks.pieces as Buffer[]);
+  const groupLength = Buffer.alloc(12);
+  groupLength.writeUInt16LE(2, 0);
+  groupLength.writeUInt16LE(0, 2);
+  groupLength.write('UL', 4, 'latin1');
+  groupLength.writeUInt16LE(4, 6);
+  groupLength.writeUInt32LE(body.length, 8);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, body]);
+}
+
+export interface EncodeRequest {
+  dataset: DicomDataset;
+  syntax: TransferSyntax;
+  source: ByteSource;
+  sopClassUid: string;
+  sopInstanceUid: string;
+}
+
+/** Encodes a Part 10 instance in the transfer syntax it came in, as pieces to write in order. */
+export function encodeInstance(req: EncodeRequest): EncodedPiece[] {
+  const out = new Chunks();
+  out.push(encodeFileMeta(req.sopClassUid, req.sopInstanceUid, req.syntax.uid));
+  if (req.syntax.deflated) {
+    // Deflated datasets are small by nature (no encapsulated pixel data); encode in memory then compress.
+    const inner = new Chunks();
+    encodeDataset(req.dataset, req.syntax, inner, req.source);
+    inner.flush();
+    const plain = Buffer.concat(inner.pieces.map((p) => (Buffer.isBuffer(p) ? p : req.source.read(p.offset, p.length))));
+    out.push(zlib.deflateRawSync(plain));
+  } else {
+    encodeDataset(req.dataset, req.syntax, out, req.source);
+  }
+  out.flush();
+  return out.pieces;
+}
+
+const COPY_CHUNK = 4 << 20;
+
+/**
+ * Writes the pieces to `target` through a temporary file, copying bulk ranges from the source file in
+ * 4 MB chunks (memory stays flat for a 1 GB instance), fsyncs, then renames into place.
+ */
+export async function writePieces(target: string, pieces: EncodedPiece[], sourcePath: string | undefined, source: ByteSource): Promise<number> {
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  const out = await fs.promises.open(temp, 'w');
+  const input = sourcePath ? await fs.promises.open(sourcePath, 'r') : undefined;
+  let written = 0;
+  try {
+    const buffer = input ? Buffer.allocUnsafe(COPY_CHUNK) : undefined;
+    for (const piece of pieces) {
+      if (Buffer.isBuffer(piece)) {
+        await out.write(piece);
+        written += piece.length;
+        continue;
+      }
+      if (!input || !buffer) {
+        const bytes = source.read(piece.offset, piece.length);
+        await out.write(bytes);
+        written += bytes.length;
+        continue;
+      }
+      let remaining = piece.length;
+      let at = piece.offset;
+      while (remaining > 0) {
+        const { bytesRead } = await input.read(buffer, 0, Math.min(COPY_CHUNK, remaining), at);
+        if (bytesRead === 0) throw new Error('Source file ended while copying pixel data');
+        await out.write(buffer.subarray(0, bytesRead));
+        remaining -= bytesRead;
+        at += bytesRead;
+        written += bytesRead;
+      }
+    }
+    await out.sync();
+  } catch (error) {
+    await out.close();
+    await input?.close();
+    await fs.promises.rm(temp, { force: true });
+    throw error;
+  }
+  await out.close();
+  await input?.close();
+  await fs.promises.rename(temp, target);
+  return written;
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { GatewaySettings } from '../../shared/settings';
+import type { InstanceCounts, InstanceEvent } from '../../shared/domain';
+import type { Logger } from './log';
+import { openDatabase, type GatewayDatabase } from './store';
+import { Crosswalk } from './crosswalk';
+import { JobStore } from './jobs';
+import { Pipeline, removeOrphanFiles } from './pipeline';
+import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
+
+export interface GatewayOptions {
+  settings: GatewaySettings;
+  /** Holds the database, the spool and the outbox. */
+  dataDir: string;
+  /** 64 hex characters; the database is encrypted with it. Supplied by the host (keychain, env, key file). */
+  databaseKey: string;
+  logger: Logger;
+}
+
+export interface Gateway {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The DICOM port actually listened on (useful when settings ask for port 0). */
+  dicomPort(): number;
+  counts(): InstanceCounts;
+  on(event: 'instance', listener: (e: InstanceEvent) => void): void;
+  off(event: 'instance', listener: (e: InstanceEvent) => void): void;
+}
+
+/** Composes the core: one place where the services are built and wired, with every dependency passed in. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { settings, dataDir, logger } = options;
+  const spoolDir = path.join(dataDir, 'spool');
+  const outboxDir = path.join(dataDir, 'outbox');
+  const events = new EventEmitter();
+  let db: GatewayDatabase | undefined;
+  let scp: StorageScpServer | undefined;
+  let pipeline: Pipeline | undefined;
+  let jobs: JobStore | undefined;
+
+  return {
+    async start() {
+      for (const dir of [dataDir, spoolDir, outboxDir]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
+      jobs = new JobStore(db);
+      const crosswalk = new Crosswalk(db, settings.site.code);
+      await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
+      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, logger, events });
+      const store = jobs;
+      const work = pipeline;
+      scp = startStorageScp(
+        settings.intake.port,
+        { aeTitle: settings.intake.aeTitle, allowedCallingAeTitles: settings.intake.allowedCallingAeTitles, spoolDir },
+        {
+          onStored(instance) {
+            const id = store.recordReceived(instance);
+            events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
+            work.wake();
+          },
+        },
+        logger,
+      );
+      await scp.listening;
+      // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
+      pipeline.wake();
+    },
+    async stop() {
+      await scp?.stop();
+      await pipeline?.stop();
+      db?.close();
+      db = undefined;
+    },
+    dicomPort: () => scp?.port() ?? settings.intake.port,
+    counts: () => {
+      if (!jobs) throw new Error('Gateway not started');
+      return jobs.counts();
+    },
+    on: (event, listener) => void events.on(event, listener),
+    off: (event, listener) => void events.off(event, listener),
+  };
+}

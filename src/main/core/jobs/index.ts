@@ -1,0 +1,1 @@
+export { JobStore, type InstanceJob } from './job-store';

@@ -1,0 +1,1 @@
+export { createLogger, redactFields, type Logger, type LogLevel, type LogSink } from './logger';

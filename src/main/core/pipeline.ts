@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { GatewaySettings } from '../../shared/settings';
+import type { InstanceEvent } from '../../shared/domain';
+import type { Logger } from './log';
+import type { Crosswalk } from './crosswalk';
+import type { JobStore, InstanceJob } from './jobs';
+import { parseInstanceFile, encodeInstance, writePieces } from './dicom';
+import { readIdentity, deidentifyDataset } from './deid';
+import { storeInOrthanc, DestinationUnavailable } from './upload';
+
+const DEID_CONCURRENCY = 2;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 5 minutes, each scaled by 0.5–1.0. */
+export function retryDelayMs(attempts: number): number {
+  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 20));
+  return Math.round(base * (0.5 + Math.random() * 0.5));
+}
+
+export interface PipelineDeps {
+  jobs: JobStore;
+  crosswalk: Crosswalk;
+  settings: () => GatewaySettings;
+  outboxDir: string;
+  logger: Logger;
+  events: EventEmitter;
+}
+
+/**
+ * Moves each job from the spool through de-identification to the outbox, and from the outbox
+ * to the research server. The job store decides what is next; this only does the work.
+ */
+export class Pipeline {
+  private readonly deidBusy = new Set<number>();
+  private readonly uploadBusy = new Set<number>();
+  private readonly running = new Set<Promise<void>>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.log = deps.logger.child('pipeline');
+  }
+
+  /** Looks for work now: call after anything that may have created some. */
+  wake(): void {
+    if (this.stopped) return;
+    const { jobs } = this.deps;
+    while (this.deidBusy.size < DEID_CONCURRENCY) {
+      const job = jobs.nextDue('received', this.deidBusy);
+      if (!job) break;
+      this.track(this.deidBusy, job.id, () => this.deidentify(job));
+    }
+    const destination = this.deps.settings().destination;
+    if (destination) {
+      while (this.uploadBusy.size < destination.concurrency) {
+        const job = jobs.nextDue('deidentified', this.uploadBusy);
+        if (!job) break;
+        this.track(this.uploadBusy, job.id, () => this.upload(job));
+      }
+      this.scheduleRetry();
+    }
+  }
+
+  /** Lets work in progress finish, and starts no more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private track(busy: Set<number>, id: number, work: () => Promise<void>): void {
+    busy.add(id);
+    const p = work()
+      .catch((error: Error) => this.log.error('unexpected pipeline error', { instanceId: id, error: error.message }))
+      .finally(() => {
+        busy.delete(id);
+        this.running.delete(p);
+        this.wake();
+      });
+    this.running.add(p);
+  }
+
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    const at = this.deps.jobs.earliestRetryAt();
+    if (at === undefined || this.stopped) return;
+    this.retryTimer = setTimeout(() => this.wake(), Math.max(50, at - Date.now()));
+    this.retryTimer.unref();
+  }
+
+  private emit(event: InstanceEvent): void {
+    this.deps.events.emit('instance', event);
+  }
+
+  private async deidentify(job: InstanceJob): Promise<void> {
+    const { jobs, crosswalk } = this.deps;
+    let parsed;
+    try {
+      parsed = parseInstanceFile(job.spoolPath);
+    } catch (error) {
+      return this.fail(job, `Cannot read the received instance: ${(error as Error).message}`);
+    }
+    try {
+      const identity = readIdentity(parsed);
+      const patient = crosswalk.linkPatient(identity);
+      const study = crosswalk.linkStudy(patient, identity);
+      const result = deidentifyDataset(parsed.dataset, identity, {
+        settings: this.deps.settings().deid,
+        researchId: patient.researchId,
+        researchAccessionNumber: study.researchAccessionNumber,
+        researchStudyId: study.researchStudyId,
+        mapUid: (uid) => crosswalk.mapUid(uid),
+      });
+      const pieces = encodeInstance({
+        dataset: result.dataset,
+        syntax: parsed.syntax,
+        source: parsed.source,
+        sopClassUid: result.sopClassUid,
+        sopInstanceUid: result.sopInstanceUid,
+      });
+      // Named by job, so re-processing after a crash overwrites rather than duplicates.
+      const outboxPath = path.join(this.deps.outboxDir, `${job.id}.dcm`);
+      await writePieces(outboxPath, pieces, parsed.syntax.deflated ? undefined : job.spoolPath, parsed.source);
+      jobs.markDeidentified(job.id, { studyRef: study.studyRef, outboxPath, researchSopInstanceUid: result.sopInstanceUid });
+      this.log.info(`instance ${job.id} de-identified`, { researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
+      this.emit({ instanceId: job.id, state: 'deidentified', researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
+    } catch (error) {
+      this.fail(job, `De-identification failed: ${(error as Error).message}`);
+    } finally {
+      parsed.close();
+    }
+  }
+
+  private async upload(job: InstanceJob): Promise<void> {
+    const destination = this.deps.settings().destination;
+    if (!destination || !job.outboxPath) return;
+    try {
+      const answer = await storeInOrthanc(destination, job.outboxPath);
+      this.deps.jobs.markUploaded(job.id);
+      this.log.info(`instance ${job.id} uploaded`, { orthancStatus: answer.Status });
+      this.emit({ instanceId: job.id, state: 'uploaded' });
+      // Originals are not kept once the research server has the instance (retention: delete at once).
+      await Promise.all([fs.promises.rm(job.spoolPath, { force: true }), fs.promises.rm(job.outboxPath, { force: true })]);
+    } catch (error) {
+      if (error instanceof DestinationUnavailable) {
+        const delay = retryDelayMs(job.attempts);
+        this.deps.jobs.markRetry(job.id, error.message, Date.now() + delay);
+        this.log.warn(`instance ${job.id} upload will be retried in ${Math.round(delay / 1000)} s`, { error: error.message });
+        this.emit({ instanceId: job.id, state: 'deidentified', error: error.message, attempts: job.attempts + 1 });
+        return;
+      }
+      this.fail(job, (error as Error).message);
+    }
+  }
+
+  private fail(job: InstanceJob, reason: string): void {
+    this.deps.jobs.markFailed(job.id, reason);
+    this.log.error(`instance ${job.id} failed`, { reason });
+    this.emit({ instanceId: job.id, state: 'failed', error: reason });
+  }
+}
+
+/** Removes spool and outbox files no job refers to: partial receives and writes cut short by a crash. */
+export async function removeOrphanFiles(dirs: string[], inUse: Set<string>, logger: Logger): Promise<number> {
+  let removed = 0;
+  for (const dir of dirs) {
+    for (const name of await fs.promises.readdir(dir)) {
+      const file = path.join(dir, name);
+      if (inUse.has(file)) continue;
+      await fs.promises.rm(file, { force: true });
+      removed += 1;
+    }
+  }
+  if (removed) logger.child('recovery').info(`removed ${removed} unreferenced file(s) from spool and outbox`);
+  return removed;
+}

@@ -1,0 +1,2 @@
+export { openDatabase, DatabaseKeyError, type GatewayDatabase } from './database';
+export { migrate, DatabaseTooNewError, type Migration } from './migrate';

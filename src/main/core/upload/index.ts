@@ -1,0 +1,1 @@
+export { storeInOrthanc, orthancRequest, UploadRejected, DestinationUnavailable, type OrthancDestination, type OrthancStoreAnswer } from './orthanc';

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+
+export interface OrthancDestination {
+  url: string;
+  username: string;
+  password: string;
+}
+
+/** The research server refused the instance; sending it again unchanged will not help. */
+export class UploadRejected extends Error {
+  constructor(message: string, readonly httpStatus: number) {
+    super(message);
+    this.name = 'UploadRejected';
+  }
+}
+
+/** The research server could not be reached or failed on its side; worth retrying later. */
+export class DestinationUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DestinationUnavailable';
+  }
+}
+
+export interface OrthancStoreAnswer {
+  ID: string;
+  Status: string;
+  ParentStudy?: string;
+}
+
+const REQUEST_TIMEOUT_MS = 120_000;
+
+function advice(status: number): string {
+  if (status === 401) return ' (check the user name and password in Settings)';
+  if (status === 403) return ' (the account may not upload: ask the research site for upload rights)';
+  if (status === 404) return ' (check the destination URL in Settings: it should be the Orthanc base URL)';
+  if (status === 413) return ' (the research server limits upload size)';
+  return '';
+}
+
+/** One HTTP request to the destination: the single HTTP client of the core. */
+export function orthancRequest(
+  destination: OrthancDestination,
+  method: string,
+  route: string,
+  body?: { file: string; size: number; contentType: string },
+): Promise<{ status: number; text: string }> {
+  const url = new URL(route.replace(/^\//, ''), destination.url.endsWith('/') ? destination.url : `${destination.url}/`);
+  const client = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string | number> = { Accept: 'application/json' };
+  if (destination.username || destination.password) {
+    headers.Authorization = `Basic ${Buffer.from(`${destination.username}:${destination.password}`).toString('base64')}`;
+  }
+  if (body) {
+    headers['Content-Type'] = body.contentType;
+    headers['Content-Length'] = body.size;
+  }
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, { method, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (e) => reject(new DestinationUnavailable(`Research server connection broke: ${e.message}`, { cause: e })));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const what = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : e.message;
+      reject(new DestinationUnavailable(`Research server unreachable at ${url.origin}: ${what}`, { cause: e }));
+    });
+    if (body) {
+      const stream = fs.createReadStream(body.file);
+      stream.on('error', (e) => req.destroy(e));
+      stream.pipe(req);
+    } else {
+      req.end();
+    }
+  });
+}
+
+/** Sends one DICOM file to Orthanc's POST /instances and checks Orthanc's answer. */
+export async function storeInOrthanc(destination: OrthancDestination, file: string): Promise<OrthancStoreAnswer> {
+  const size = (await fs.promises.stat(file)).size;
+  const { status, text } = await orthancRequest(destination, 'POST', '/instances', { file, size, contentType: 'application/dicom' });
+  if (status >= 500 || status === 0) throw new DestinationUnavailable(`Research server failed: HTTP ${status}`);
+  if (status === 408 || status === 429) throw new DestinationUnavailable(`Research server is busy: HTTP ${status}`);
+  if (status >= 400) {
+    const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : `HTTP ${status}`;
+    throw new UploadRejected(`Research server rejected the upload: ${status} ${reason}${advice(status)}`, status);
+  }
+  let answer: OrthancStoreAnswer;
+  try {
+    answer = JSON.parse(text) as OrthancStoreAnswer;
+  } catch {
+    throw new UploadRejected(`Research server gave an answer that is not Orthanc's (HTTP ${status}); check the destination URL`, status);
+  }
+  if (!answer.ID || (answer.Status !== 'Success' && answer.Status !== 'AlreadyStored')) {
+    throw new UploadRejected(`Research server did not store the instance (status "${answer.Status ?? 'none'}")`, status);
+  }
+  return answer;
+}

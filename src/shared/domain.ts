@@ -1,0 +1,15 @@
+/** The states an instance moves through; the job store holds the current one. */
+export const INSTANCE_STATES = ['received', 'deidentified', 'uploaded', 'failed'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+/** A change of one instance's state, as the core announces it (no PHI: research IDs and internal keys only). */
+export interface InstanceEvent {
+  instanceId: number;
+  state: InstanceState;
+  researchId?: string;
+  researchStudyUid?: string;
+  error?: string;
+  attempts?: number;
+}
+
+export type InstanceCounts = Record<InstanceState, number>;

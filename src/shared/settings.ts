@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const aeTitle = z
+  .string()
+  .trim()
+  .min(1, 'AE title must not be empty')
+  .max(16, 'AE title is at most 16 characters')
+  .regex(/^[\x20-\x7e]+$/, 'AE title may use printable ASCII only')
+  .refine((s) => !s.includes('\\'), 'AE title may not contain a backslash');
+
+const dayOfMonth = z.number().int().min(1, 'Day must be 1–28').max(28, 'Day must be 1–28 (so it exists in every month)');
+
+export const IntakeSettings = z.strictObject({
+  aeTitle: aeTitle.default('DEID_GW'),
+  port: z.number().int().min(1).max(65535).default(11112),
+  /** Empty: any calling AE title may connect (the called AE title must still match). */
+  allowedCallingAeTitles: z.array(aeTitle).default([]),
+});
+
+export const DestinationSettings = z.strictObject({
+  url: z
+    .string()
+    .url('Destination URL must be a full URL such as https://research.example.org:8042')
+    .refine((u) => /^https?:\/\//.test(u), 'Destination URL must start with http:// or https://'),
+  username: z.string().default(''),
+  password: z.string().default(''),
+  /** Parallel uploads; Orthanc ingests faster with a few in flight. */
+  concurrency: z.number().int().min(1).max(16).default(2),
+});
+
+export const BirthDateRule = z.strictObject({
+  /** What survives of the real birth date. */
+  keep: z.enum(['year', 'month']).default('month'),
+  /** The day of the month written in place of the real one. */
+  day: dayOfMonth.default(15),
+  /** With keep "year": the month written in place of the real one. */
+  month: z.number().int().min(1).max(12).default(7),
+});
+
+export const DeidSettings = z.strictObject({
+  birthDate: BirthDateRule.default({ keep: 'month', day: 15, month: 7 }),
+  retainPatientCharacteristics: z.boolean().default(true),
+});
+
+export const SiteSettings = z.strictObject({
+  /** Prefix of every research ID this gateway issues. */
+  code: z
+    .string()
+    .regex(/^[A-Z0-9]{2,8}$/, 'Site code is 2–8 capital letters or digits')
+    .default('SITE'),
+});
+
+export const GatewaySettings = z.strictObject({
+  site: SiteSettings.default({ code: 'SITE' }),
+  intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
+  /** Absent: studies are de-identified and wait in the outbox until a destination is set. */
+  destination: DestinationSettings.optional(),
+  deid: DeidSettings.default({ birthDate: { keep: 'month', day: 15, month: 7 }, retainPatientCharacteristics: true }),
+});
+
+export type GatewaySettings = z.infer<typeof GatewaySettings>;
+export type DeidSettings = z.infer<typeof DeidSettings>;
+export type BirthDateRule = z.infer<typeof BirthDateRule>;
+
+/** Turns a zod failure into one line per problem, naming the setting: "intake.port: ...". */
+export function describeSettingsProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}

@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { exited, waitFor } from './processes';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  dataDir: string;
+  settingsFile: string;
+  databaseKey: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | string>;
+}
+
+/** Starts the headless runner (`npm run headless`) as a separate process and waits for its ready line. */
+export async function startGateway(settings: Record<string, unknown>, options: { dataDir?: string; databaseKey?: string } = {}): Promise<GatewayProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-'));
+  const dataDir = options.dataDir ?? path.join(dir, 'data');
+  const settingsFile = path.join(dir, 'settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  const databaseKey = options.databaseKey ?? crypto.randomBytes(32).toString('hex');
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir], {
+    cwd: ROOT,
+    env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor('gateway ready line', () => {
+    if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}:\n${out}`);
+    return /\bready\b/.test(out) ? true : undefined;
+  }, 60_000);
+  return {
+    child,
+    dataDir,
+    settingsFile,
+    databaseKey,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited(child);
+    },
+  };
+}
