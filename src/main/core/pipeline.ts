@@ -101,7 +101,7 @@ export class Pipeline {
     try {
       parsed = parseInstanceFile(job.spoolPath);
     } catch (error) {
-      return this.fail(job, `Cannot read the received instance: ${(error as Error).message}`);
+      return this.hold(job, `Cannot read the received instance: ${(error as Error).message}`);
     }
     try {
       const identity = readIdentity(parsed);
@@ -128,7 +128,8 @@ export class Pipeline {
       this.log.info(`instance ${job.id} de-identified`, { researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
       this.emit({ instanceId: job.id, state: 'deidentified', researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
     } catch (error) {
-      this.fail(job, `De-identification failed: ${(error as Error).message}`);
+      // Never a partially de-identified file out: the instance waits in the review list with the reason.
+      this.hold(job, `De-identification failed: ${(error as Error).message}`);
     } finally {
       parsed.close();
     }
@@ -154,6 +155,12 @@ export class Pipeline {
       }
       this.fail(job, (error as Error).message);
     }
+  }
+
+  private hold(job: InstanceJob, reason: string): void {
+    this.deps.jobs.markHeld(job.id, reason);
+    this.log.warn(`instance ${job.id} held for review`, { reason });
+    this.emit({ instanceId: job.id, state: 'held', error: reason });
   }
 
   private fail(job: InstanceJob, reason: string): void {

@@ -65,6 +65,9 @@ export class JobStore {
       markRetry: db.prepare(
         `UPDATE instances SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @error, updated_at = @now WHERE id = @id`,
       ),
+      markHeld: db.prepare(
+        `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now WHERE id = @id`,
+      ),
       markFailed: db.prepare(
         `UPDATE instances SET state = 'failed', attempts = attempts + 1, last_error = @error, updated_at = @now WHERE id = @id`,
       ),
@@ -73,7 +76,7 @@ export class JobStore {
         `SELECT min(next_attempt_at) AS at FROM instances WHERE state = 'deidentified'`,
       ),
       spoolPaths: db.prepare<[], { spool_path: string; outbox_path: string | null }>(
-        `SELECT spool_path, outbox_path FROM instances WHERE state != 'uploaded'`,
+        `SELECT spool_path, outbox_path FROM instances WHERE state NOT IN ('uploaded', 'discarded')`,
       ),
     };
   }
@@ -111,12 +114,17 @@ export class JobStore {
     this.s.markRetry.run({ id, error, nextAttemptAt, now: new Date().toISOString() });
   }
 
+  /** Holds an instance back for the review list, with the reason shown to the technologist. */
+  markHeld(id: number, reason: string): void {
+    this.s.markHeld.run({ id, reason, now: new Date().toISOString() });
+  }
+
   markFailed(id: number, error: string): void {
     this.s.markFailed.run({ id, error, now: new Date().toISOString() });
   }
 
   counts(): InstanceCounts {
-    const counts: InstanceCounts = { received: 0, deidentified: 0, uploaded: 0, failed: 0 };
+    const counts: InstanceCounts = { received: 0, deidentified: 0, uploading: 0, uploaded: 0, held: 0, failed: 0, discarded: 0 };
     for (const { state, n } of this.s.counts.all()) counts[state] = n;
     return counts;
   }

@@ -38,7 +38,7 @@ export const migration0010: Migration = {
       sop_instance_uid TEXT NOT NULL,
       research_sop_instance_uid TEXT,
       study_ref INTEGER REFERENCES studies(id),
-      state TEXT NOT NULL CHECK (state IN ('received', 'deidentified', 'uploaded', 'failed')),
+      state TEXT NOT NULL CHECK (state IN ('received', 'deidentified', 'uploading', 'uploaded', 'held', 'failed', 'discarded')),
       spool_path TEXT NOT NULL,
       outbox_path TEXT,
       calling_ae_title TEXT NOT NULL,
