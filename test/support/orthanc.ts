@@ -14,6 +14,8 @@ export interface OrthancServer {
   /** GET/POST/DELETE against the REST API as the registered user; parses JSON answers. */
   api<T = unknown>(route: string, init?: { method?: string; body?: Buffer | string }): Promise<T>;
   download(route: string): Promise<Buffer>;
+  /** What Orthanc printed so far (for diagnosing a failed test). */
+  log(): string;
   stop(): Promise<void>;
   /** Starts it again on the same port and storage (after stop), e.g. to test an outage. */
   restart(): Promise<void>;
@@ -76,6 +78,7 @@ export async function startOrthanc(options: { username?: string; password?: stri
       const text = await res.text();
       return (text ? JSON.parse(text) : undefined) as T;
     },
+    log: () => log,
     async download(route: string) {
       return Buffer.from(await (await request(route)).arrayBuffer());
     },

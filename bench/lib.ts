@@ -1,0 +1,81 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { exited, run, waitFor } from '../test/support/processes';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+
+/** Peak resident set size of a process so far (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+export function machineDescription(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+export interface BenchGateway {
+  child: ChildProcess;
+  dataDir: string;
+  databaseKey: string;
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+/** The headless runner as its own Node process (no tsx wrapper), so its pid is the gateway's. */
+export async function startBenchGateway(settings: Record<string, unknown>): Promise<BenchGateway> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gw-'));
+  const settingsFile = path.join(dir, 'settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify(settings));
+  const dataDir = path.join(dir, 'data');
+  const databaseKey = crypto.randomBytes(32).toString('hex');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir], {
+    cwd: ROOT,
+    env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  await waitFor('bench gateway ready', () => {
+    if (child.exitCode !== null) throw new Error(out);
+    return /\bready\b/.test(out) ? true : undefined;
+  }, 60_000);
+  return {
+    child,
+    dataDir,
+    databaseKey,
+    peakRssMb: () => peakRssMb(child.pid!),
+    async stop() {
+      child.kill('SIGTERM');
+      await exited(child);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function generate(args: string[]): Promise<{ dir: string; files: string[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-data-'));
+  await run('/usr/bin/python3', [path.join(ROOT, 'test/fixtures/generate-mammograms.py'), '--out', dir, '--quiet', '--no-verify', ...args]);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(dir, f));
+  return { dir, files };
+}
+
+export async function storescu(port: number, files: string[], calledAe: string): Promise<void> {
+  // storescu takes a directory with +sd; a long argument list is fine too, but stays under ARG_MAX this way.
+  await run('storescu', ['-aec', calledAe, '-aet', 'BENCH_SCU', '127.0.0.1', String(port), ...files]);
+}
