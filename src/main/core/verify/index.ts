@@ -1,0 +1,1 @@
+export { identifyingValuesOf, findResidualPhi, type IdentifyingValue, type ResidualFinding } from './residual-phi';

@@ -1,0 +1,134 @@
+import {
+  type DicomDataset,
+  type ParsedInstance,
+  TEXT_VRS,
+  decodeText,
+  formatTag,
+  keywordOf,
+  specificCharacterSetOf,
+  trimValue,
+  PIXEL_DATA,
+} from '../dicom';
+import type { ByteSource } from '../dicom/source';
+
+/** Attributes whose values identify the patient, the people around them or the place (PS3.15 E.1-1 D/Z/X rows). */
+const IDENTIFYING_KEYWORDS = new Set([
+  'PatientID', 'OtherPatientIDs', 'IssuerOfPatientID', 'AccessionNumber', 'StudyID', 'PatientAddress',
+  'PatientTelephoneNumbers', 'InstitutionName', 'InstitutionAddress', 'InstitutionalDepartmentName', 'StationName',
+  'DeviceSerialNumber', 'MedicalRecordLocator', 'RequestedProcedureID', 'ScheduledProcedureStepID',
+  'PerformedProcedureStepID', 'AdmissionID', 'FillerOrderNumberImagingServiceRequest',
+  'PlacerOrderNumberImagingServiceRequest', 'MilitaryRank', 'BranchOfService', 'RegionOfResidence',
+  'CountryOfResidence', 'PatientInsurancePlanCodeSequence', 'PatientBirthName', 'PatientMotherBirthName',
+]);
+
+/** The values a de-identified instance must not contain: taken from its original, with where they came from. */
+export interface IdentifyingValue {
+  value: string;
+  /** Short values are matched only as whole tokens (a 2-letter name must not hit every "LI" in the file). */
+  wholeToken: boolean;
+}
+
+// Placeholders (an earlier anonymizer's, or the gateway's own dummy value) identify no one.
+const PLACEHOLDERS = new Set(['ANONYMIZED', 'ANONYMISED', 'ANONYMOUS', 'UNKNOWN', 'NONE']);
+
+const WELL_KNOWN_UID = /^1\.2\.840\.10008\./;
+
+/**
+ * Collects identifying values of the original instance: every person-name component at any depth, the
+ * identifying attributes above, every instance/series/study/frame UID (anything but well-known DICOM UIDs
+ * and class UIDs), and the birth date in its usual spellings.
+ */
+export function identifyingValuesOf(original: DicomDataset): IdentifyingValue[] {
+  const values = new Map<string, IdentifyingValue>();
+  const kept = new Set<string>();
+  const add = (v: string): void => {
+    const value = v.trim();
+    if (value.length < 2 || /^\d{1,3}$/.test(value) || PLACEHOLDERS.has(value.toUpperCase())) return;
+    values.set(value.toUpperCase(), { value, wholeToken: value.length < 4 });
+  };
+  const walk = (ds: DicomDataset, inherited: string[]): void => {
+    const charset = specificCharacterSetOf(ds, inherited);
+    for (const e of ds.values()) {
+      if (e.items) {
+        e.items.forEach((item) => walk(item, charset));
+        continue;
+      }
+      if (!e.value || !TEXT_VRS.has(e.vr)) continue;
+      const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
+      if (!text) continue;
+      const keyword = keywordOf(e.tag) ?? '';
+      if (e.vr === 'PN') {
+        for (const part of text.split(/[\\^=]/)) add(part);
+      } else if (IDENTIFYING_KEYWORDS.has(keyword)) {
+        for (const part of text.split('\\')) add(part);
+      } else if (e.vr === 'UI' && !/ClassUID$|TransferSyntaxUID$|^CodingSchemeUID$|^ImplementationClassUID$/.test(keyword)) {
+        for (const uid of text.split('\\')) if (!WELL_KNOWN_UID.test(uid) && uid.length > 8) add(uid);
+      } else if (keyword === 'PatientBirthDate' && /^\d{8}$/.test(text)) {
+        add(text);
+        add(`${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}`);
+        add(`${text.slice(6)}/${text.slice(4, 6)}/${text.slice(0, 4)}`);
+        add(`${text.slice(4, 6)}/${text.slice(6)}/${text.slice(0, 4)}`);
+        add(`${text.slice(6)}.${text.slice(4, 6)}.${text.slice(0, 4)}`);
+      } else if (/^(Manufacturer|ManufacturerModelName|CodeValue|CodingSchemeDesignator|CodeMeaning|Modality|BodyPartExamined)$/.test(keyword)) {
+        kept.add(text.toUpperCase());
+      }
+    }
+  };
+  walk(original, []);
+  // A removed value that is also the maker's name ("TOSHIBA" as institution) is not evidence of a leak.
+  for (const [key] of values) if ([...kept].some((k) => k.includes(key))) values.delete(key);
+  return [...values.values()];
+}
+
+/** Where a residual identifying value was found: the attribute path, never the value itself. */
+export interface ResidualFinding {
+  path: string;
+}
+
+function matches(haystack: string, v: IdentifyingValue): boolean {
+  const needle = v.value.toUpperCase();
+  if (!v.wholeToken) return haystack.includes(needle);
+  let at = haystack.indexOf(needle);
+  while (at >= 0) {
+    const before = haystack[at - 1] ?? ' ';
+    const after = haystack[at + needle.length] ?? ' ';
+    if (!/[A-Z0-9]/.test(before) && !/[A-Z0-9]/.test(after)) return true;
+    at = haystack.indexOf(needle, at + 1);
+  }
+  return false;
+}
+
+/**
+ * Scans a de-identified instance (every element at every depth, private or not, decoded with its
+ * character set) and its raw bytes outside pixel data for any identifying value of the original.
+ */
+export function findResidualPhi(output: ParsedInstance, identifying: IdentifyingValue[]): ResidualFinding[] {
+  const findings = new Map<string, ResidualFinding>();
+  const walk = (ds: DicomDataset, inherited: string[], prefix: string): void => {
+    const charset = specificCharacterSetOf(ds, inherited);
+    for (const e of ds.values()) {
+      const name = `${prefix}${keywordOf(e.tag) ?? formatTag(e.tag)}`;
+      if (e.items) {
+        e.items.forEach((item, i) => walk(item, charset, `${name}[${i}].`));
+        continue;
+      }
+      if (!e.value) continue;
+      const text = (TEXT_VRS.has(e.vr) ? decodeText(e.value, e.vr, charset) : e.value.toString('latin1')).toUpperCase();
+      if (identifying.some((v) => matches(text, v))) findings.set(name, { path: name });
+    }
+  };
+  walk(output.meta, [], 'FileMeta.');
+  walk(output.dataset, [], '');
+  if (findings.size === 0) {
+    // Bytes no element accounts for (padding, a malformed tail): checked too, outside pixel data.
+    const raw = rawBytesOutsidePixelData(output.source, output.dataset).toString('latin1').toUpperCase();
+    if (identifying.some((v) => matches(raw, v))) findings.set('(file bytes)', { path: '(file bytes outside any attribute)' });
+  }
+  return [...findings.values()];
+}
+
+function rawBytesOutsidePixelData(source: ByteSource, dataset: DicomDataset): Buffer {
+  const pixel = dataset.get(PIXEL_DATA)?.bulk;
+  if (!pixel) return source.read(0, source.size);
+  return Buffer.concat([source.read(0, pixel.offset), source.read(pixel.offset + pixel.length, source.size - pixel.offset - pixel.length)]);
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeInstance, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
+import { deidentifyDataset, readIdentity } from '../../src/main/core/deid';
+import { Crosswalk } from '../../src/main/core/crosswalk';
+import { openDatabase } from '../../src/main/core/store';
+import { GatewaySettings } from '../../src/shared/settings';
+import { findResidualPhi, identifyingValuesOf } from '../../src/main/core/verify';
+import { PYDICOM_TEST_FILES, generateMammograms } from '../support/dicom-tools';
+
+const settings = GatewaySettings.parse({});
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'residual-'));
+const crosswalk = new Crosswalk(openDatabase(path.join(outDir, 'gateway.db'), crypto.randomBytes(32).toString('hex')), 'TST');
+
+/** De-identifies one file in-process, optionally tampering with the result first, and returns the output path. */
+async function deidentify(input: string, tamper?: (ds: Map<number, unknown>) => void): Promise<string> {
+  const parsed = parseInstanceFile(input);
+  const identity = readIdentity(parsed);
+  const patient = crosswalk.linkPatient(identity);
+  const study = crosswalk.linkStudy(patient, identity);
+  const result = deidentifyDataset(parsed.dataset, identity, {
+    settings: settings.deid, researchId: patient.researchId, researchAccessionNumber: study.researchAccessionNumber,
+    researchStudyId: study.researchStudyId, mapUid: (u) => crosswalk.mapUid(u),
+  });
+  tamper?.(result.dataset as Map<number, unknown>);
+  const target = path.join(outDir, `${path.basename(input)}.out.dcm`);
+  await writePieces(target, encodeInstance({ dataset: result.dataset, syntax: parsed.syntax, source: parsed.source, sopClassUid: result.sopClassUid, sopInstanceUid: result.sopInstanceUid }), parsed.syntax.deflated ? undefined : input, parsed.source);
+  parsed.close();
+  return target;
+}
+
+function check(input: string, output: string) {
+  const original = parseInstanceFile(input);
+  const identifying = identifyingValuesOf(original.dataset);
+  original.close();
+  const out = parseInstanceFile(output);
+  const findings = findResidualPhi(out, identifying);
+  out.close();
+  return { identifying, findings };
+}
+
+describe('residual-PHI check on every output file', () => {
+  let mammograms: string[];
+  beforeAll(async () => {
+    const g = await generateMammograms(['--patients', '2', '--studies-per-patient', '1', '--views', '2']);
+    mammograms = g.files.map((f) => path.join(g.dir, f.file));
+  });
+
+  it('finds the identifying values of an original: names, IDs, UIDs, birth date spellings', () => {
+    const original = parseInstanceFile(mammograms[0]!);
+    const values = identifyingValuesOf(original.dataset).map((v) => v.value);
+    original.close();
+    const manifestStyle = (s: string) => values.some((v) => v.toUpperCase() === s.toUpperCase());
+    expect(values.length).toBeGreaterThan(30);
+    expect(values.some((v) => /^MRN\d+$/.test(v))).toBe(true);
+    expect(values.some((v) => /^\d{4}-\d{2}-\d{2}$/.test(v))).toBe(true);
+    expect(values.some((v) => /^1\.2\.826\.0\.1\.3680043\.9\.7777\./.test(v))).toBe(true);
+    expect(manifestStyle('ANONYMIZED')).toBe(false);
+  });
+
+  it('passes the normal profile on generated mammograms with zero findings', async () => {
+    for (const input of mammograms) expect(check(input, await deidentify(input)).findings).toEqual([]);
+  });
+
+  it.each(['CT_small.dcm', 'MR_small_implicit.dcm', 'ExplVR_BigEnd.dcm', 'image_dfl.dcm', 'SC_rgb_rle.dcm', 'JPEG2000.dcm', 'GDCMJ2K_TextGBR.dcm', 'rtplan.dcm', 'test-SR.dcm'])(
+    'passes the normal profile on pydicom file %s with zero findings',
+    async (name) => {
+      const input = path.join(PYDICOM_TEST_FILES, name);
+      expect(check(input, await deidentify(input)).findings).toEqual([]);
+    },
+  );
+
+  it('names the attribute, not the value, when a weakened profile lets an identifying value through', async () => {
+    const input = mammograms[0]!;
+    const original = parseInstanceFile(input);
+    const mother = original.dataset.get(tagOf('PatientMotherBirthName'))!;
+    original.close();
+    // Weakened on purpose: Patient's Mother's Birth Name kept as it was.
+    const output = await deidentify(input, (ds) => ds.set(mother.tag, mother));
+    const { findings } = check(input, output);
+    expect(findings).toEqual([{ path: 'PatientMotherBirthName' }]);
+    expect(JSON.stringify(findings)).not.toMatch(/[A-Z]{6,}\^/);
+  });
+
+  it('finds a value hidden in a nested sequence and in a private attribute', async () => {
+    const input = mammograms[1]!;
+    const original = parseInstanceFile(input);
+    const id = readIdentity(original).patientId;
+    original.close();
+    const output = await deidentify(input, (ds) => {
+      const seq = ds.get(tagOf('AnatomicRegionSequence')) as { items: Array<Map<number, unknown>> };
+      seq.items[0]!.set(tagOf('CodeMeaning'), textElement(tagOf('CodeMeaning'), 'LO', `Breast of ${id}`));
+      ds.set(0x00291010, { tag: 0x00291010, vr: 'OB', value: Buffer.from(`xx${id}xx`) });
+    });
+    expect(check(input, output).findings.map((f) => f.path).sort()).toEqual(['(0029,1010)', 'AnatomicRegionSequence[0].CodeMeaning']);
+  });
+});
