@@ -20,7 +20,7 @@ const scrypt = (password: string, salt: Buffer, params: { N: number; r: number; 
     crypto.scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...params, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
   });
 
-export async function hashPassword(password: string, params = SCRYPT_PARAMS): Promise<PasswordHash> {
+export async function hashPassword(password: string, params: { N: number; r: number; p: number } = SCRYPT_PARAMS): Promise<PasswordHash> {
   const salt = crypto.randomBytes(16);
   const key = await scrypt(password, salt, params);
   return { algorithm: 'scrypt', salt: salt.toString('hex'), hash: key.toString('hex'), ...params };
