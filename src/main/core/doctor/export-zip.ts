@@ -17,8 +17,8 @@ const rowFields = (r: CrosswalkRow): string[] => [
 ];
 
 /**
- * Writes `chunks` as one CSV entry of a WinZip AES-256 encrypted ZIP (7-Zip, Windows 11 Explorer and
- * macOS Archive Utility with 7-Zip-compatible tools open it). The file appears only when complete.
+ * Writes `chunks` as one CSV entry of a WinZip AES-256 encrypted ZIP, which 7-Zip and WinZip open.
+ * The file appears under its name only when complete.
  */
 export async function writeEncryptedCsvZip(options: {
   file: string;
