@@ -132,6 +132,9 @@ describe('the doctor unlocks, looks up and exports the crosswalk; every attempt 
     expect(doctor.lookup(session.token, { researchStudyUid: patients[3]!.studies[1]!.researchUid })?.patientId).toBe('MRN-1004');
     expect(doctor.lookup(session.token, { researchId: 'KGH-NOTKNOWN' })).toBeUndefined();
     expect(lastAudit()).toMatchObject({ action: 'crosswalk.lookup', outcome: 'failure' });
+    // A patient's name typed by mistake is not written into the audit log.
+    expect(doctor.lookup(session.token, { researchId: 'TESTPATIENT1^ÉLODIE' })).toBeUndefined();
+    expect(lastAudit()).toMatchObject({ action: 'crosswalk.lookup', outcome: 'failure', detail: 'research ID: not in the crosswalk' });
     clock += 10 * 60_000;
     expect(() => doctor.lookup(session.token, { researchId: p.researchId })).toThrow(CrosswalkLocked);
   });
@@ -187,6 +190,16 @@ describe('the doctor unlocks, looks up and exports the crosswalk; every attempt 
     const chosenRows = parseCsv([...(await extractWith7z(chosen, EXPORT_PASSWORD)).files.values()][0]!).slice(1);
     expect(new Set(chosenRows.map((r) => r[0]))).toEqual(new Set(ids));
     expect(lastAudit()).toMatchObject({ action: 'crosswalk.export', outcome: 'success', detail: '2 research ID(s); 2 patients, 3 rows' });
+  });
+
+  it('counts parallel wrong guesses one at a time, so they cannot slip past the pause', async () => {
+    clock += 60 * 60_000;
+    const before = audit.count();
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => doctor.unlock(`Parallel-Guess-${i}-xyz`)));
+    const reasons = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'unlocked'));
+    expect(reasons.filter((n) => n === 'UnlockThrottled')).toHaveLength(6 - FREE_ATTEMPTS);
+    expect(reasons.filter((n) => n === 'WrongPassword')).toHaveLength(FREE_ATTEMPTS);
+    expect(audit.count()).toBe(before + 6);
   });
 
   it('keeps an audit trail that verifies and holds no patient data', () => {

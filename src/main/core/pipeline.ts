@@ -196,7 +196,8 @@ export class Pipeline {
     const kept = this.deps.jobs.keptFiles();
     if (kept.length === 0) return;
     const { spoolHours, outboxHours } = this.deps.settings().retention;
-    const dueAt = Math.min(...kept.map((k) => k.uploadedAt + 3_600_000 * Math.min(k.spoolPath ? spoolHours : Infinity, k.outboxPath ? outboxHours : Infinity)));
+    let dueAt = Infinity;
+    for (const k of kept) dueAt = Math.min(dueAt, k.uploadedAt + 3_600_000 * Math.min(k.spoolPath ? spoolHours : Infinity, k.outboxPath ? outboxHours : Infinity));
     // Checked at least hourly, so a shortened retention setting takes effect without a restart.
     const delay = Math.min(3_600_000, Math.max(1_000, dueAt - Date.now()));
     this.retentionTimer = setTimeout(() => {

@@ -71,6 +71,7 @@ const describeFilter = (f: CrosswalkFilter): string =>
  */
 export class DoctorService {
   private readonly sessions = new Map<string, number>();
+  private unlocking: Promise<unknown> = Promise.resolve();
   private readonly reader: CrosswalkReader;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -127,7 +128,14 @@ export class DoctorService {
   }
 
   /** Checks the doctor password and opens a session; wrong passwords pause further attempts, increasingly. */
-  async unlock(password: string): Promise<DoctorSession> {
+  unlock(password: string): Promise<DoctorSession> {
+    // One attempt at a time: parallel guesses would all pass the pause check before the first failure is counted.
+    const attempt = this.unlocking.then(() => this.unlockNow(password));
+    this.unlocking = attempt.catch(() => undefined);
+    return attempt;
+  }
+
+  private async unlockNow(password: string): Promise<DoctorSession> {
     const stored = this.s.credential.get();
     if (!stored) {
       this.audit('doctor.unlock', 'refused', 'no doctor password set');
@@ -174,10 +182,17 @@ export class DoctorService {
 
   /** Who a research ID or research Study Instance UID is; undefined when the crosswalk does not know it. */
   lookup(token: string | undefined, query: { researchId: string } | { researchStudyUid: string }): CrosswalkPatient | undefined {
-    const what = 'researchId' in query ? `research ID ${query.researchId.trim().toUpperCase()}` : `research Study Instance UID ${query.researchStudyUid.trim()}`;
-    this.requireSession(token, 'crosswalk.lookup', what);
+    // The typed value is audited only once the crosswalk confirms it is a research identifier: a mistyped
+    // look-up might hold a patient's name or an original UID.
+    const kind = 'researchId' in query ? 'research ID' : 'research Study Instance UID';
+    this.requireSession(token, 'crosswalk.lookup', kind);
     const found = this.reader.lookup(query);
-    this.audit('crosswalk.lookup', found ? 'success' : 'failure', found ? `${what} (${found.researchId}, ${found.studies.length} studies)` : `${what}: not in the crosswalk`);
+    if (!found) {
+      this.audit('crosswalk.lookup', 'failure', `${kind}: not in the crosswalk`);
+      return undefined;
+    }
+    const value = 'researchId' in query ? found.researchId : query.researchStudyUid.trim();
+    this.audit('crosswalk.lookup', 'success', `${kind} ${value} (${found.researchId}, ${found.studies.length} studies)`);
     return found;
   }
 
