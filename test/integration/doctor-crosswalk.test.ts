@@ -146,6 +146,9 @@ describe('the doctor unlocks, looks up and exports the crosswalk; every attempt 
     await expect(doctor.export(session.token, { file, password: EXPORT_PASSWORD, confirmation: 'Export Kestrel 84 Lanterns', filter: { kind: 'all' } })).rejects.toBeInstanceOf(PasswordsDoNotMatch);
     await expect(doctor.export(session.token, { file, password: 'weakpass', confirmation: 'weakpass', filter: { kind: 'all' } })).rejects.toBeInstanceOf(WeakPassword);
     expect(lastAudit()).toMatchObject({ action: 'crosswalk.export', outcome: 'refused' });
+    await expect(doctor.export(session.token, { file: path.join(dir, 'no-such-folder', 'x.zip'), password: EXPORT_PASSWORD, confirmation: EXPORT_PASSWORD, filter: { kind: 'all' } }))
+      .rejects.toThrow(/Cannot write the export into .*no-such-folder: choose an existing folder/);
+    expect(lastAudit()).toMatchObject({ action: 'crosswalk.export', outcome: 'refused', detail: 'all: InvalidExportRequest' });
     const result = await doctor.export(session.token, { file, password: EXPORT_PASSWORD, confirmation: EXPORT_PASSWORD, filter: { kind: 'all' }, onProgress: (p) => progress.push(p) });
     expect(result).toMatchObject({ patients: 5, rows: 9 });
     expect(progress.at(-1)).toEqual({ rowsWritten: 9, rowsTotal: 9 });

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { GatewayDatabase } from '../store';
 import type { AuditLog } from '../audit';
@@ -203,6 +204,7 @@ export class DoctorService {
     this.checkRequest('crosswalk.export', filterText, () => {
       checkNewPassword(request.password, request.confirmation);
       checkFilter(request.filter);
+      checkWritableFolder(path.dirname(path.resolve(request.file)));
     });
     const started = this.now();
     const rowsTotal = this.reader.countRows(request.filter);
@@ -260,6 +262,14 @@ function checkNewPassword(password: string, confirmation: string): void {
   if (password !== confirmation) throw new PasswordsDoNotMatch();
   const weakness = passwordWeakness(password);
   if (weakness) throw new WeakPassword(weakness);
+}
+
+function checkWritableFolder(folder: string): void {
+  try {
+    fs.accessSync(folder, fs.constants.W_OK);
+  } catch {
+    throw new InvalidExportRequest(`Cannot write the export into ${folder}: choose an existing folder you may write to.`);
+  }
 }
 
 function checkFilter(filter: CrosswalkFilter): void {
