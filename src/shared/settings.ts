@@ -50,17 +50,34 @@ export const SiteSettings = z.strictObject({
     .default('SITE'),
 });
 
+/** How long files stay on disk after the research server has the instance; 0 deletes them at once. */
+export const RetentionSettings = z.strictObject({
+  /** Spool originals (identifiable, not encrypted): keep as short as the clinic allows. */
+  spoolHours: z.number().min(0).max(24 * 365).default(0),
+  /** De-identified outbox files. */
+  outboxHours: z.number().min(0).max(24 * 365).default(0),
+});
+
+export const DoctorSettings = z.strictObject({
+  /** How long an unlock lasts before look-up and export need the doctor password again. */
+  sessionMinutes: z.number().int().min(1).max(240).default(10),
+});
+
 export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
   /** Absent: studies are de-identified and wait in the outbox until a destination is set. */
   destination: DestinationSettings.optional(),
   deid: DeidSettings.default({ birthDate: { keep: 'month', day: 15, month: 7 }, retainPatientCharacteristics: true }),
+  retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 0 }),
+  doctor: DoctorSettings.default({ sessionMinutes: 10 }),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
 export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
+export type RetentionSettings = z.infer<typeof RetentionSettings>;
+export type DoctorSettings = z.infer<typeof DoctorSettings>;
 
 /** Turns a zod failure into one line per problem, naming the setting: "intake.port: ...". */
 export function describeSettingsProblems(error: z.ZodError): string[] {

@@ -5,16 +5,19 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { openDatabase, DatabaseKeyError, DatabaseTooNewError, migrate } from '../../src/main/core/store';
+import { migrations } from '../../src/main/core/store/migrations';
+import { migration0010 } from '../../src/main/core/store/migrations/0010-create-crosswalk-and-jobs';
+import { migration0030 } from '../../src/main/core/store/migrations/0030-audit-doctor-retention';
 
 const tempDb = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'db-')), 'gateway.db');
 const key = (): string => crypto.randomBytes(32).toString('hex');
 
 describe('database and migrations', () => {
-  it('creates the schema at version 10 on a new database', () => {
+  it('creates the schema at the latest version on a new database', () => {
     const db = openDatabase(tempDb(), key());
-    expect(db.pragma('user_version', { simple: true })).toBe(10);
+    expect(db.pragma('user_version', { simple: true })).toBe(Math.max(...migrations.map((m) => m.version)));
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
-    expect(tables).toEqual(['instances', 'patients', 'studies', 'uid_map']);
+    expect(tables).toEqual(expect.arrayContaining(['instances', 'patients', 'studies', 'uid_map']));
     db.close();
   });
   it('refuses a database written by a newer version', () => {
@@ -45,5 +48,19 @@ describe('database and migrations', () => {
     expect(bytes.includes('PLAINTEXTNAME')).toBe(false);
     expect(bytes.includes('MRN-SECRET-77')).toBe(false);
     expect(() => openDatabase(file, key())).toThrow(DatabaseKeyError);
+  });
+  it('0030 adds the audit log, the doctor credential and retention columns to a version-10 database, keeping its rows', () => {
+    const db = new Database(':memory:');
+    migrate(db, [migration0010]);
+    db.prepare(`INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, received_at, updated_at)
+      VALUES ('1.2.3', 'uploaded', '/x', 'MODALITY', 1, 'now', 'now')`).run();
+    migrate(db, [migration0010, migration0030]);
+    expect(db.pragma('user_version', { simple: true })).toBe(30);
+    expect(db.prepare('SELECT spool_kept, outbox_kept FROM instances').get()).toEqual({ spool_kept: 0, outbox_kept: 0 });
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining(['audit_log', 'doctor_credential', 'doctor_unlock_throttle']));
+    db.prepare(`INSERT INTO audit_log (id, at, actor, action, outcome, detail, prev_hash, hash) VALUES (1, 'now', 'system', 'x', 'success', '', '0', 'h')`).run();
+    expect(() => db.prepare(`UPDATE audit_log SET detail = 'changed'`).run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
   });
 });

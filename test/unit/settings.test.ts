@@ -27,4 +27,12 @@ describe('settings schema', () => {
     expect(GatewaySettings.safeParse({ destination: { url: 'research-server' } }).success).toBe(false);
     expect(GatewaySettings.parse({ destination: { url: 'https://r.example:8042' } }).destination?.concurrency).toBe(2);
   });
+  it('deletes spool and outbox files at once after upload by default, and refuses a negative retention', () => {
+    const s = GatewaySettings.parse({});
+    expect(s.retention).toEqual({ spoolHours: 0, outboxHours: 0 });
+    expect(s.doctor).toEqual({ sessionMinutes: 10 });
+    expect(GatewaySettings.parse({ retention: { outboxHours: 48 } }).retention).toEqual({ spoolHours: 0, outboxHours: 48 });
+    const r = GatewaySettings.safeParse({ retention: { spoolHours: -1 } });
+    expect(describeSettingsProblems(r.error!).some((p) => p.startsWith('retention.spoolHours:'))).toBe(true);
+  });
 });

@@ -9,6 +9,8 @@ import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { Pipeline, removeOrphanFiles } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
+import type { AuditLog } from './audit';
+import { createDoctorAccess, type DoctorService } from './doctor';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -27,6 +29,10 @@ export interface Gateway {
   counts(): InstanceCounts;
   on(event: 'instance', listener: (e: InstanceEvent) => void): void;
   off(event: 'instance', listener: (e: InstanceEvent) => void): void;
+  /** The doctor's unlock, look-up and export of the crosswalk (after start). */
+  doctor(): DoctorService;
+  /** The tamper-evident audit log; other services append to it (after start). */
+  audit(): AuditLog;
 }
 
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
@@ -39,6 +45,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let scp: StorageScpServer | undefined;
   let pipeline: Pipeline | undefined;
   let jobs: JobStore | undefined;
+  let access: { doctor: DoctorService; audit: AuditLog } | undefined;
 
   return {
     async start() {
@@ -46,6 +53,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
       const crosswalk = new Crosswalk(db, settings.site.code);
+      access = createDoctorAccess(db, () => settings, logger);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
       pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, logger, events });
       const store = jobs;
@@ -65,6 +73,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await scp.listening;
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
+      await pipeline.sweepRetained();
     },
     async stop() {
       await scp?.stop();
@@ -76,6 +85,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     counts: () => {
       if (!jobs) throw new Error('Gateway not started');
       return jobs.counts();
+    },
+    doctor: () => {
+      if (!access) throw new Error('Gateway not started');
+      return access.doctor;
+    },
+    audit: () => {
+      if (!access) throw new Error('Gateway not started');
+      return access.audit;
     },
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),

@@ -37,6 +37,7 @@ export class Pipeline {
   private readonly uploadBusy = new Set<number>();
   private readonly running = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: Logger;
 
@@ -68,6 +69,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.retentionTimer);
     await Promise.allSettled([...this.running]);
   }
 
@@ -143,8 +145,7 @@ export class Pipeline {
       this.deps.jobs.markUploaded(job.id);
       this.log.info(`instance ${job.id} uploaded`, { orthancStatus: answer.Status });
       this.emit({ instanceId: job.id, state: 'uploaded' });
-      // Originals are not kept once the research server has the instance (retention: delete at once).
-      await Promise.all([fs.promises.rm(job.spoolPath, { force: true }), fs.promises.rm(job.outboxPath, { force: true })]);
+      await this.applyRetention(job.id, job.spoolPath, job.outboxPath);
     } catch (error) {
       if (error instanceof DestinationUnavailable) {
         const delay = retryDelayMs(job.attempts);
@@ -155,6 +156,55 @@ export class Pipeline {
       }
       this.fail(job, (error as Error).message);
     }
+  }
+
+  /**
+   * After a successful upload: deletes the spool original and the outbox file at once (retention 0, the
+   * default), or keeps them and lets sweepRetained() delete them when their retention period ends.
+   */
+  private async applyRetention(id: number, spoolPath: string, outboxPath: string): Promise<void> {
+    const { spoolHours, outboxHours } = this.deps.settings().retention;
+    if (spoolHours > 0 || outboxHours > 0) this.deps.jobs.markFilesKept(id, { spool: spoolHours > 0, outbox: outboxHours > 0 });
+    await Promise.all([
+      spoolHours > 0 ? undefined : fs.promises.rm(spoolPath, { force: true }),
+      outboxHours > 0 ? undefined : fs.promises.rm(outboxPath, { force: true }),
+    ]);
+    if (spoolHours > 0 || outboxHours > 0) this.scheduleRetentionSweep();
+  }
+
+  /** Deletes kept files whose retention period has ended; returns how many it deleted. */
+  async sweepRetained(now = Date.now()): Promise<number> {
+    const { spoolHours, outboxHours } = this.deps.settings().retention;
+    let removed = 0;
+    for (const kept of this.deps.jobs.keptFiles()) {
+      const age = now - kept.uploadedAt;
+      const spoolDue = kept.spoolPath !== null && age >= spoolHours * 3_600_000;
+      const outboxDue = kept.outboxPath !== null && age >= outboxHours * 3_600_000;
+      if (!spoolDue && !outboxDue) continue;
+      if (spoolDue) await fs.promises.rm(kept.spoolPath!, { force: true });
+      if (outboxDue) await fs.promises.rm(kept.outboxPath!, { force: true });
+      this.deps.jobs.markFilesKept(kept.id, { spool: kept.spoolPath !== null && !spoolDue, outbox: kept.outboxPath !== null && !outboxDue });
+      removed += Number(spoolDue) + Number(outboxDue);
+    }
+    if (removed) this.log.info(`retention: deleted ${removed} file(s) kept after upload`);
+    this.scheduleRetentionSweep();
+    return removed;
+  }
+
+  private scheduleRetentionSweep(): void {
+    if (this.stopped || this.retentionTimer) return;
+    const kept = this.deps.jobs.keptFiles();
+    if (kept.length === 0) return;
+    const { spoolHours, outboxHours } = this.deps.settings().retention;
+    let dueAt = Infinity;
+    for (const k of kept) dueAt = Math.min(dueAt, k.uploadedAt + 3_600_000 * Math.min(k.spoolPath ? spoolHours : Infinity, k.outboxPath ? outboxHours : Infinity));
+    // Checked at least hourly, so a shortened retention setting takes effect without a restart.
+    const delay = Math.min(3_600_000, Math.max(1_000, dueAt - Date.now()));
+    this.retentionTimer = setTimeout(() => {
+      this.retentionTimer = undefined;
+      this.sweepRetained().catch((error: Error) => this.log.error('retention sweep failed', { error: error.message }));
+    }, delay);
+    this.retentionTimer.unref();
   }
 
   private hold(job: InstanceJob, reason: string): void {

@@ -78,6 +78,11 @@ export class JobStore {
       spoolPaths: db.prepare<[], { spool_path: string; outbox_path: string | null }>(
         `SELECT spool_path, outbox_path FROM instances WHERE state NOT IN ('uploaded', 'discarded')`,
       ),
+      markKept: db.prepare('UPDATE instances SET spool_kept = @spool, outbox_kept = @outbox WHERE id = @id'),
+      keptFiles: db.prepare<[], { id: number; spool_path: string; outbox_path: string | null; spool_kept: number; outbox_kept: number; updated_at: string }>(
+        `SELECT id, spool_path, outbox_path, spool_kept, outbox_kept, updated_at FROM instances
+         WHERE state = 'uploaded' AND (spool_kept = 1 OR outbox_kept = 1)`,
+      ),
     };
   }
 
@@ -141,6 +146,25 @@ export class JobStore {
       files.add(r.spool_path);
       if (r.outbox_path) files.add(r.outbox_path);
     }
+    for (const r of this.s.keptFiles.all()) {
+      if (r.spool_kept) files.add(r.spool_path);
+      if (r.outbox_kept && r.outbox_path) files.add(r.outbox_path);
+    }
     return files;
+  }
+
+  /** Records which files of an uploaded instance are still on disk for the retention period. */
+  markFilesKept(id: number, kept: { spool: boolean; outbox: boolean }): void {
+    this.s.markKept.run({ id, spool: kept.spool ? 1 : 0, outbox: kept.outbox ? 1 : 0 });
+  }
+
+  /** Uploaded instances whose spool original or outbox file is still kept, with when they were uploaded. */
+  keptFiles(): Array<{ id: number; spoolPath: string | null; outboxPath: string | null; uploadedAt: number }> {
+    return this.s.keptFiles.all().map((r) => ({
+      id: r.id,
+      spoolPath: r.spool_kept ? r.spool_path : null,
+      outboxPath: r.outbox_kept ? r.outbox_path : null,
+      uploadedAt: Date.parse(r.updated_at),
+    }));
   }
 }

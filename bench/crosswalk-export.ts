@@ -1,0 +1,74 @@
+/**
+ * Export benchmark: a crosswalk of PATIENTS patients (default 100,000; 1–3 studies each) exported by the
+ * doctor as an AES-256 ZIP. Target: under 30 s. Prints the figures; checks the row count with 7-Zip if present.
+ *
+ *   npm run bench:export [-- PATIENTS]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { openDatabase } from '../src/main/core/store';
+import { AuditLog } from '../src/main/core/audit';
+import { DoctorService } from '../src/main/core/doctor';
+import { createLogger } from '../src/main/core/log';
+import { newResearchId, newUid, randomCode } from '../src/main/core/crosswalk';
+
+const PATIENTS = Number(process.argv[2] ?? 100_000);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
+const db = openDatabase(path.join(dir, 'gateway.db'), crypto.randomBytes(32).toString('hex'));
+
+// Filled with plain INSERTs in one transaction: the gateway's own linkPatient commits per patient, which would measure the disk, not the export.
+let t = performance.now();
+const insertPatient = db.prepare(
+  `INSERT INTO patients (research_id, patient_id, issuer, patient_name, birth_date, sex, created_at) VALUES (?, ?, 'HOSP', ?, ?, 'F', ?)`,
+);
+const insertStudy = db.prepare(
+  `INSERT INTO studies (patient_ref, study_uid, research_study_uid, study_date, accession_number, research_accession_number, study_id, research_study_id, modality, created_at)
+   VALUES (?, ?, ?, ?, ?, ?, '1', ?, 'MG', ?)`,
+);
+let studies = 0;
+db.transaction(() => {
+  const now = new Date().toISOString();
+  for (let i = 0; i < PATIENTS; i++) {
+    const ref = Number(insertPatient.run(newResearchId('BENCH'), `MRN${10_000_000 + i}`, `SURNAME${i}^GIVEN^MIDDLE`, `19${40 + (i % 50)}0${1 + (i % 9)}1${i % 10}`, now).lastInsertRowid);
+    for (let s = 0; s < 1 + (i % 3); s++) {
+      insertStudy.run(ref, `1.2.826.0.1.3680043.${i}.${s}`, newUid(), `20${20 + s}0${1 + (i % 9)}15`, `ACC${i}${s}`, randomCode(12), randomCode(10), now);
+      studies += 1;
+    }
+  }
+})();
+const fillMs = performance.now() - t;
+
+const audit = new AuditLog(db);
+const doctor = new DoctorService({ db, audit, logger: createLogger({ level: 'warn' }), siteCode: 'BENCH', sessionMinutes: () => 10 });
+const password = 'Bench-Doctor-Pass-2026';
+await doctor.setPassword(password, password);
+const { token } = await doctor.unlock(password);
+const file = path.join(dir, 'crosswalk.zip');
+const exportPassword = 'Bench Export Pass 2026';
+let progressEvents = 0;
+const rss0 = process.memoryUsage().rss;
+let peakRss = rss0;
+t = performance.now();
+const result = await doctor.export(token, {
+  file, password: exportPassword, confirmation: exportPassword, filter: { kind: 'all' },
+  onProgress: () => {
+    progressEvents += 1;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  },
+});
+const exportMs = performance.now() - t;
+
+console.log(`crosswalk: ${PATIENTS} patients, ${studies} studies (filled in ${(fillMs / 1000).toFixed(1)} s)`);
+console.log(`export:    ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB ZIP, ${(exportMs / 1000).toFixed(2)} s (target < 30 s), ${progressEvents} progress events`);
+console.log(`memory:    peak RSS ${(peakRss / 1e6).toFixed(0)} MB (${((peakRss - rss0) / 1e6).toFixed(0)} MB above the start of the export)`);
+try {
+  const csvLines = execFileSync('sh', ['-c', `7z x -so -p'${exportPassword}' '${file}' | wc -l`], { encoding: 'utf8' }).trim();
+  console.log(`7-Zip:     opened it, ${csvLines} CSV lines (header + ${Number(csvLines) - 1} rows)`);
+} catch {
+  console.log('7-Zip:     not available or failed to open the file');
+}
+db.close();
+fs.rmSync(dir, { recursive: true, force: true });
