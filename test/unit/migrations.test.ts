@@ -5,14 +5,15 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { openDatabase, DatabaseKeyError, DatabaseTooNewError, migrate } from '../../src/main/core/store';
+import { migrations } from '../../src/main/core/store/migrations';
 
 const tempDb = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'db-')), 'gateway.db');
 const key = (): string => crypto.randomBytes(32).toString('hex');
 
 describe('database and migrations', () => {
-  it('creates the schema at version 10 on a new database', () => {
+  it('creates the schema at the latest migration version on a new database', () => {
     const db = openDatabase(tempDb(), key());
-    expect(db.pragma('user_version', { simple: true })).toBe(10);
+    expect(db.pragma('user_version', { simple: true })).toBe(Math.max(...migrations.map((m) => m.version)));
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
     expect(tables).toEqual(['instances', 'patients', 'studies', 'uid_map']);
     db.close();

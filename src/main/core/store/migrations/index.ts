@@ -1,4 +1,5 @@
 import type { Migration } from '../migrate';
 import { migration0010 } from './0010-create-crosswalk-and-jobs';
+import { migration0040 } from './0040-date-shift-and-release';
 
-export const migrations: readonly Migration[] = [migration0010];
+export const migrations: readonly Migration[] = [migration0010, migration0040];
