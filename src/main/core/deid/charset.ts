@@ -26,7 +26,7 @@ function singleByteTable(specificCharacterSet: string[]): Map<string, number> | 
  */
 export function encodeText(text: string, vr: string, specificCharacterSet: string[]): Buffer | undefined {
   let bytes: Buffer | undefined;
-  if (/^[\x00-\x7f]*$/.test(text)) bytes = Buffer.from(text, 'latin1');
+  if ([...text].every((ch) => ch.charCodeAt(0) < 0x80)) bytes = Buffer.from(text, 'latin1');
   else if (!['PN', 'LO', 'SH', 'ST', 'LT', 'UC', 'UT'].includes(vr)) return undefined;
   else if (specificCharacterSet.some((t) => t.trim() === 'ISO_IR 192')) bytes = Buffer.from(text, 'utf8');
   else {
