@@ -116,10 +116,10 @@ describe('study date rule in the engine', () => {
   });
 
   it('applies the rule to a date the tables do not list (a newer edition\'s attribute)', () => {
-    // (0018,9516) Start Acquisition DateTime is not in the transcription we carry.
-    expect(profileRowFor(tagOf('StartAcquisitionDateTime'))).toBeUndefined();
-    const unlisted = textElement(tagOf('StartAcquisitionDateTime'), 'DT', '20190317101112');
+    // Instance Creation Date (0008,0012), on nearly every instance, is not in the transcription we carry.
+    expect(profileRowFor(tagOf('InstanceCreationDate'))).toBeUndefined();
+    const unlisted = textElement(tagOf('InstanceCreationDate'), 'DA', '20190317');
     const ds = deidentifyRoundTrip(instance('1.2.826.0.1.3680043.10.5.5', '20190317', [unlisted]), contextFor({ studyDates: { keep: 'year', day: 1, month: 1, maxShiftDays: 365 } })).dataset;
-    expect(stringValue(ds, tagOf('StartAcquisitionDateTime'))).toBe('20190101101112');
+    expect(stringValue(ds, tagOf('InstanceCreationDate'))).toBe('20190101');
   });
 });
