@@ -286,6 +286,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
     if (e.items) return { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
     // A date the tables do not list (a newer edition's attribute) still follows the study-date rule.
     if (DATE_VRS.has(e.vr)) return modifyDate(e, w);
+    // Free text the tables do not list (an SR's Text Value) can name anyone: a dummy keeps a type 1 attribute valid.
+    if (FREE_TEXT_VRS.has(e.vr) && e.value?.length) return dummy(e, w);
     return e;
   }
   return applyAction(action, e, w, charset);
