@@ -81,7 +81,7 @@ const TYPED_ERRORS = [DicomParseError, MissingAttributeError, DeidentificationEr
 describe('no identifying value of the input appears anywhere in the de-identified output', () => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'deid-leaks-'));
   const settings = DeidSettings.parse({});
-  let pydicom: Outcome[] = [];
+  const pydicom: Outcome[] = [];
   let inputs: Record<string, Inspection> = {};
   let outputs: Record<string, Inspection> = {};
 
