@@ -1,5 +1,5 @@
 // Date rules are shared: the core applies them, the Settings screen previews them.
-import type { BirthDateRule } from './settings';
+import type { BirthDateRule, StudyDateRule } from './settings';
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
@@ -45,3 +45,55 @@ export function ageOn(birthDate: string, onDate: string): string | undefined {
   const days = Math.round((on - born) / 86_400_000);
   return days >= 7 ? `${pad(Math.floor(days / 7), 3)}W` : `${pad(days, 3)}D`;
 }
+
+/** Adds whole days to a calendar date; Date.UTC arithmetic keeps leap days and month ends exact. */
+function shiftYmd(year: number, month: number, day: number, days: number): string {
+  const d = new Date(Date.UTC(year, month - 1, day) + days * 86_400_000);
+  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+}
+
+const isRealDate = (y: number, m: number, d: number): boolean => {
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+};
+
+/**
+ * Applies the study-date rule to one DA value (YYYYMMDD, or partial YYYY / YYYYMM).
+ * "all" keeps it; "month"/"year" truncate as the birth-date rule does; "shift" moves it by `shiftDays`
+ * (a partial date is shifted from the middle of its period and written with the same precision).
+ * Returns '' when the value is not a date, so it is emptied rather than kept.
+ */
+export function applyStudyDateRule(value: string, rule: StudyDateRule, shiftDays = 0): string {
+  const m = /^(\d{4})(\d{2})?(\d{2})?$/.exec(value.trim());
+  if (!m) return '';
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? undefined : Number(m[2]);
+  const day = m[3] === undefined ? undefined : Number(m[3]);
+  if (month !== undefined && (month < 1 || month > 12)) return '';
+  if (month !== undefined && day !== undefined && !isRealDate(year, month, day)) return '';
+  switch (rule.keep) {
+    case 'all':
+      return value.trim();
+    case 'year':
+      return `${m[1]}${pad(rule.month)}${pad(rule.day)}`;
+    case 'month':
+      return `${m[1]}${month === undefined ? pad(rule.month) : m[2]}${pad(rule.day)}`;
+    case 'shift': {
+      const shifted = shiftYmd(year, month ?? 7, day ?? (month === undefined ? 2 : 15), shiftDays);
+      return shifted.slice(0, month === undefined ? 4 : day === undefined ? 6 : 8);
+    }
+  }
+}
+
+/**
+ * The same rule for a DT value (YYYYMMDDHHMMSS.FFFFFF&ZZXX, any precision): the date part follows the rule,
+ * the time of day and the offset are kept (a whole-day shift keeps every interval exact).
+ */
+export function applyStudyDateTimeRule(value: string, rule: StudyDateRule, shiftDays = 0): string {
+  const m = /^(\d{4}(?:\d{2}(?:\d{2})?)?)(.*)$/.exec(value.trim());
+  if (!m) return '';
+  const date = applyStudyDateRule(m[1]!, rule, shiftDays);
+  if (!date) return '';
+  return `${date}${m[2]}`;
+}
+

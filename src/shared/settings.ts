@@ -37,9 +37,36 @@ export const BirthDateRule = z.strictObject({
   month: z.number().int().min(1).max(12).default(7),
 });
 
+/** Study, series, acquisition and content dates: kept, truncated like the birth date, or shifted per patient. */
+export const StudyDateRule = z.strictObject({
+  keep: z.enum(['all', 'month', 'year', 'shift']).default('all'),
+  day: dayOfMonth.default(15),
+  month: z.number().int().min(1).max(12).default(7),
+  /** With keep "shift": each patient's dates move by a random whole number of days within ±this. */
+  maxShiftDays: z.number().int().min(1).max(3650).default(365),
+});
+
+/** One private attribute that Retain Safe Private may keep: its block's creator and "(gggg,xxee)". */
+export const SafePrivateAttribute = z.strictObject({
+  creator: z.string().trim().min(1, 'Private creator must not be empty'),
+  tag: z
+    .string()
+    .regex(/^\([0-9A-Fa-f]{3}[13579BbDdFf],[xX]{2}[0-9A-Fa-f]{2}\)$/, 'Private tag is written "(0019,xx10)": an odd group, xx, the element byte'),
+});
+
 export const DeidSettings = z.strictObject({
   birthDate: BirthDateRule.default({ keep: 'month', day: 15, month: 7 }),
   retainPatientCharacteristics: z.boolean().default(true),
+  studyDates: StudyDateRule.default({ keep: 'all', day: 15, month: 7, maxShiftDays: 365 }),
+  retainDeviceIdentity: z.boolean().default(false),
+  retainInstitutionIdentity: z.boolean().default(false),
+  retainUids: z.boolean().default(false),
+  retainSafePrivate: z
+    .strictObject({ enabled: z.boolean().default(false), allowList: z.array(SafePrivateAttribute).default([]) })
+    .default({ enabled: false, allowList: [] }),
+  cleanDescriptors: z.boolean().default(true),
+  /** Modalities whose instances are held for review when Burned In Annotation is absent. */
+  burnedInModalities: z.array(z.string().trim().regex(/^[A-Z0-9_ ]{1,16}$/, 'Modality is a DICOM code such as US')).default(['US', 'OT', 'SC', 'XC', 'ES', 'DOC']),
 });
 
 export const SiteSettings = z.strictObject({
@@ -68,7 +95,17 @@ export const GatewaySettings = z.strictObject({
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
   /** Absent: studies are de-identified and wait in the outbox until a destination is set. */
   destination: DestinationSettings.optional(),
-  deid: DeidSettings.default({ birthDate: { keep: 'month', day: 15, month: 7 }, retainPatientCharacteristics: true }),
+  deid: DeidSettings.default({
+    birthDate: { keep: 'month', day: 15, month: 7 },
+    retainPatientCharacteristics: true,
+    studyDates: { keep: 'all', day: 15, month: 7, maxShiftDays: 365 },
+    retainDeviceIdentity: false,
+    retainInstitutionIdentity: false,
+    retainUids: false,
+    retainSafePrivate: { enabled: false, allowList: [] },
+    cleanDescriptors: true,
+    burnedInModalities: ['US', 'OT', 'SC', 'XC', 'ES', 'DOC'],
+  }),
   retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 0 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),
 });
@@ -78,6 +115,7 @@ export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
 export type RetentionSettings = z.infer<typeof RetentionSettings>;
 export type DoctorSettings = z.infer<typeof DoctorSettings>;
+export type StudyDateRule = z.infer<typeof StudyDateRule>;
 
 /** Turns a zod failure into one line per problem, naming the setting: "intake.port: ...". */
 export function describeSettingsProblems(error: z.ZodError): string[] {

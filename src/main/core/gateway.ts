@@ -27,6 +27,8 @@ export interface Gateway {
   /** The DICOM port actually listened on (useful when settings ask for port 0). */
   dicomPort(): number;
   counts(): InstanceCounts;
+  /** Releases a held instance (review list) after the technologist looked at it; false if it is not held. */
+  releaseHeld(instanceId: number): boolean;
   on(event: 'instance', listener: (e: InstanceEvent) => void): void;
   off(event: 'instance', listener: (e: InstanceEvent) => void): void;
   /** The doctor's unlock, look-up and export of the crosswalk (after start). */
@@ -93,6 +95,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     audit: () => {
       if (!access) throw new Error('Gateway not started');
       return access.audit;
+    },
+    releaseHeld: (instanceId) => {
+      if (!pipeline) throw new Error('Gateway not started');
+      return pipeline.releaseHeld(instanceId);
     },
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),

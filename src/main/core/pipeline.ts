@@ -7,7 +7,7 @@ import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
 import type { JobStore, InstanceJob } from './jobs';
 import { parseInstanceFile, encodeInstance, writePieces } from './dicom';
-import { readIdentity, deidentifyDataset } from './deid';
+import { readIdentity, deidentifyDataset, burnedInTextRisk } from './deid';
 import { storeInOrthanc, DestinationUnavailable } from './upload';
 
 const DEID_CONCURRENCY = 2;
@@ -106,15 +106,20 @@ export class Pipeline {
       return this.hold(job, `Cannot read the received instance: ${(error as Error).message}`);
     }
     try {
+      const deid = this.deps.settings().deid;
+      // Text written into the pixels is beyond the profile: held until a technologist has looked and released it.
+      const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities);
+      if (risk) return this.hold(job, risk);
       const identity = readIdentity(parsed);
       const patient = crosswalk.linkPatient(identity);
       const study = crosswalk.linkStudy(patient, identity);
       const result = deidentifyDataset(parsed.dataset, identity, {
-        settings: this.deps.settings().deid,
+        settings: deid,
         researchId: patient.researchId,
         researchAccessionNumber: study.researchAccessionNumber,
         researchStudyId: study.researchStudyId,
         mapUid: (uid) => crosswalk.mapUid(uid),
+        dateShiftDays: deid.studyDates.keep === 'shift' ? crosswalk.dateShiftDays(patient, deid.studyDates.maxShiftDays) : undefined,
       });
       const pieces = encodeInstance({
         dataset: result.dataset,
@@ -205,6 +210,19 @@ export class Pipeline {
       this.sweepRetained().catch((error: Error) => this.log.error('retention sweep failed', { error: error.message }));
     }, delay);
     this.retentionTimer.unref();
+  }
+
+  /**
+   * Releases an instance from the review list after a technologist looked at it: it is de-identified again,
+   * this time without the burned-in text check. The release is recorded in the job store and the log.
+   * Returns false if the instance is not held.
+   */
+  releaseHeld(id: number): boolean {
+    if (!this.deps.jobs.releaseHeld(id)) return false;
+    this.log.info(`instance ${id} released from review by the technologist`);
+    this.emit({ instanceId: id, state: 'received' });
+    this.wake();
+    return true;
   }
 
   private hold(job: InstanceJob, reason: string): void {

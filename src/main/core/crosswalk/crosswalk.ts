@@ -1,5 +1,6 @@
 import type { GatewayDatabase } from '../store';
 import type { InstanceIdentity } from '../deid';
+import crypto from 'node:crypto';
 import { newResearchId, newUid, randomCode } from './ids';
 
 export interface PatientLink {
@@ -43,6 +44,8 @@ export class Crosswalk {
       ),
       findUid: db.prepare<[string], { replacement: string }>('SELECT replacement FROM uid_map WHERE original = ?'),
       insertUid: db.prepare('INSERT INTO uid_map (original, replacement) VALUES (?, ?)'),
+      findShift: db.prepare<[number], { date_shift_days: number | null }>('SELECT date_shift_days FROM patients WHERE id = ?'),
+      setShift: db.prepare('UPDATE patients SET date_shift_days = ? WHERE id = ? AND date_shift_days IS NULL'),
     };
   }
 
@@ -92,6 +95,21 @@ export class Crosswalk {
         now: new Date().toISOString(), ...link,
       });
       return { studyRef: Number(result.lastInsertRowid), ...link };
+    })();
+  }
+
+  /**
+   * The patient's date shift in whole days, drawn once (crypto-random, never 0, within ±maxDays) and then
+   * kept, so every study of the patient moves by the same amount and the intervals between them stay exact.
+   */
+  dateShiftDays(patient: PatientLink, maxDays: number): number {
+    return this.db.transaction((): number => {
+      const found = this.statements.findShift.get(patient.patientRef)?.date_shift_days;
+      if (found !== null && found !== undefined) return found;
+      const magnitude = crypto.randomInt(1, maxDays + 1);
+      const days = crypto.randomInt(2) === 0 ? -magnitude : magnitude;
+      this.statements.setShift.run(days, patient.patientRef);
+      return days;
     })();
   }
 

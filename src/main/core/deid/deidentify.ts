@@ -14,8 +14,10 @@ import {
   vrOf,
 } from '../dicom';
 import type { DeidSettings } from '../../../shared/settings';
-import { applyBirthDateRule, ageOn } from '../../../shared/dates';
+import { applyBirthDateRule, ageOn, applyStudyDateRule, applyStudyDateTimeRule } from '../../../shared/dates';
 import { type ProfileOption, type ProfileAction, resolveAction, PROFILE_SOURCE } from './profile';
+import { encodeText } from './charset';
+import { SafePrivateFilter } from './safe-private';
 import type { InstanceIdentity } from './identity';
 
 /** What the crosswalk decided for this instance's patient and study. */
@@ -26,6 +28,16 @@ export interface DeidContext {
   researchStudyId: string;
   /** Stable replacement for a UID: the same original always gives the same new UID. */
   mapUid(original: string): string;
+  /** The patient's date shift in days, from the crosswalk; needed only with studyDates.keep "shift". */
+  dateShiftDays?: number;
+}
+
+/** Thrown when the settings ask for something the context cannot supply; the instance is held, never sent. */
+export class DeidentificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeidentificationError';
+  }
 }
 
 export interface DeidResult {
@@ -58,17 +70,32 @@ const T = {
 
 /** The options of PS3.15 that the settings switch on. */
 export function enabledOptions(settings: DeidSettings): Set<ProfileOption> {
-  const on = new Set<ProfileOption>(['rtnLongFullDatesOpt', 'cleanDescOpt']);
+  const on = new Set<ProfileOption>();
   if (settings.retainPatientCharacteristics) on.add('rtnPatCharsOpt');
+  if (settings.retainDeviceIdentity) on.add('rtnDevIdOpt');
+  if (settings.retainInstitutionIdentity) on.add('rtnInstIdOpt');
+  if (settings.retainUids) on.add('rtnUIDsOpt');
+  if (settings.retainSafePrivate.enabled) on.add('rtnSafePrivOpt');
+  if (settings.cleanDescriptors) on.add('cleanDescOpt');
+  on.add(settings.studyDates.keep === 'all' ? 'rtnLongFullDatesOpt' : 'rtnLongModifDatesOpt');
   return on;
 }
 
-/** CID 7050 codes for the profile and options applied, as PS3.16 lists them. */
-function methodCodes(options: Set<ProfileOption>): Array<[string, string]> {
+/** CID 7050 codes (PS3.16) for the profile and each option applied, in the code's order. */
+const OPTION_CODES: Array<[ProfileOption, string, string]> = [
+  ['cleanDescOpt', '113105', 'Clean Descriptors Option'],
+  ['rtnLongFullDatesOpt', '113106', 'Retain Longitudinal Temporal Information Full Dates Option'],
+  ['rtnLongModifDatesOpt', '113107', 'Retain Longitudinal Temporal Information Modified Dates Option'],
+  ['rtnPatCharsOpt', '113108', 'Retain Patient Characteristics Option'],
+  ['rtnDevIdOpt', '113109', 'Retain Device Identity Option'],
+  ['rtnUIDsOpt', '113110', 'Retain UIDs Option'],
+  ['rtnSafePrivOpt', '113111', 'Retain Safe Private Option'],
+  ['rtnInstIdOpt', '113112', 'Retain Institution Identity Option'],
+];
+
+export function methodCodes(options: ReadonlySet<ProfileOption>): Array<[string, string]> {
   const codes: Array<[string, string]> = [['113100', 'Basic Application Confidentiality Profile']];
-  if (options.has('rtnPatCharsOpt')) codes.push(['113108', 'Retain Patient Characteristics Option']);
-  if (options.has('rtnLongFullDatesOpt')) codes.push(['113106', 'Retain Longitudinal Temporal Information Full Dates Option']);
-  if (options.has('cleanDescOpt')) codes.push(['113105', 'Clean Descriptors Option']);
+  for (const [option, value, meaning] of OPTION_CODES) if (options.has(option)) codes.push([value, meaning]);
   return codes;
 }
 
@@ -134,6 +161,24 @@ interface Walk {
   options: Set<ProfileOption>;
   ctx: DeidContext;
   identifying: string[];
+  privates: SafePrivateFilter | undefined;
+}
+
+/** The study-date rule applied to a DA or DT value (each of several values, and each end of a range). */
+function modifyDate(e: DicomElement, w: Walk): DicomElement {
+  const rule = w.ctx.settings.studyDates;
+  if (!e.value || rule.keep === 'all') return e;
+  if (rule.keep === 'shift' && w.ctx.dateShiftDays === undefined) {
+    throw new DeidentificationError('Dates are to be shifted but no date shift was given for the patient');
+  }
+  const apply = e.vr === 'DT' ? applyStudyDateTimeRule : applyStudyDateRule;
+  const text = trimValue(e.value.toString('latin1'), e.vr);
+  const modified = text
+    .split('\\')
+    .map((v) => v.split('-').map((part) => (part.trim() ? apply(part, rule, w.ctx.dateShiftDays) : '')).join('-'))
+    .map((v) => (/^-*$/.test(v) ? '' : v));
+  const joined = modified.every((v) => v === '') ? '' : modified.join('\\');
+  return textElement(e.tag, e.vr, joined);
 }
 
 function mapUids(e: DicomElement, w: Walk): DicomElement {
@@ -181,33 +226,47 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
     case 'uid':
       return e.vr === 'UI' ? mapUids(e, w) : dummy(e, w);
     case 'clean': {
-      if (!e.value || !TEXT_VRS.has(e.vr)) return e;
-      if (['DA', 'DT', 'TM'].includes(e.vr)) return e; // dates under Retain Longitudinal Modified: not enabled yet
+      if (e.vr === 'DA' || e.vr === 'DT') return modifyDate(e, w);
+      // A time of day without its date identifies no one; a whole-day shift keeps it exact.
+      if (e.vr === 'TM') return e;
+      // A value we cannot read as text cannot be shown clean.
+      if (!TEXT_VRS.has(e.vr)) return undefined;
+      if (!e.value) return e;
       // Free text (comments, notes) can name anyone (a relative, a phone number) that no list of this
       // instance's values would catch: it cannot be shown clean, so it goes. Short descriptors are scrubbed.
       if (FREE_TEXT_VRS.has(e.vr)) return undefined;
       const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
       const cleaned = cleanText(text, w.identifying);
       if (cleaned === text) return e;
-      return textElement(e.tag, e.vr, cleaned);
+      const bytes = encodeText(cleaned, e.vr, charset);
+      // Text we cannot write back in the instance's character set is emptied rather than mis-encoded.
+      return { tag: e.tag, vr: e.vr, value: bytes ?? Buffer.alloc(0) };
     }
   }
 }
 
 function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[]): DicomDataset {
   const charset = specificCharacterSetOf(ds, inheritedCharset);
+  const kept = w.privates?.keptIn(ds);
   const out: DicomDataset = new Map();
   for (const [t, e] of ds) {
-    const kept = walkElement(t, e, w, charset);
-    if (kept) out.set(t, kept);
+    const result = isPrivate(t) ? privateElement(e, w, charset, kept) : walkElement(t, e, w, charset);
+    if (result) out.set(t, result);
   }
   return out;
 }
 
+/** Private attributes are removed, unless Retain Safe Private is on and the allow-list names them. */
+function privateElement(e: DicomElement, w: Walk, charset: string[], kept: ReadonlySet<Tag> | undefined): DicomElement | undefined {
+  if (!kept?.has(e.tag)) return undefined;
+  return e.items ? { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) } : e;
+}
+
+const DATE_VRS = new Set(['DA', 'DT']);
+
 function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): DicomElement | undefined {
-  // File meta and command groups never belong in a dataset; private attributes are removed
-  // (Retain Safe Private is off), along with their creator elements.
-  if (groupOf(t) <= 0x0002 || isPrivate(t)) return undefined;
+  // File meta and command groups never belong in a dataset.
+  if (groupOf(t) <= 0x0002) return undefined;
   switch (t) {
     case T.PatientName:
     case T.PatientID:
@@ -224,7 +283,12 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
   const action = resolveAction(t, w.options);
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
-    return e.items ? { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) } : e;
+    if (e.items) return { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
+    // A date the tables do not list (a newer edition's attribute) still follows the study-date rule.
+    if (DATE_VRS.has(e.vr)) return modifyDate(e, w);
+    // Free text the tables do not list (an SR's Text Value) can name anyone: a dummy keeps a type 1 attribute valid.
+    if (FREE_TEXT_VRS.has(e.vr) && e.value?.length) return dummy(e, w);
+    return e;
   }
   return applyAction(action, e, w, charset);
 }
@@ -233,7 +297,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
 export function deidentifyDataset(original: DicomDataset, identity: InstanceIdentity, ctx: DeidContext): DeidResult {
   const options = enabledOptions(ctx.settings);
   const charset = specificCharacterSetOf(original);
-  const w: Walk = { options, ctx, identifying: identifyingValues(original, charset) };
+  const privates = options.has('rtnSafePrivOpt') ? new SafePrivateFilter(ctx.settings.retainSafePrivate.allowList) : undefined;
+  const w: Walk = { options, ctx, identifying: identifyingValues(original, charset), privates };
   const ds = walkDataset(original, w, []);
 
   // Age matters for breast-cancer research: computed from the real dates before they are modified.
@@ -246,14 +311,8 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
   if (!ds.has(T.PatientName)) ds.set(T.PatientName, textElement(T.PatientName, 'PN', ctx.researchId));
   if (!ds.has(T.PatientID)) ds.set(T.PatientID, textElement(T.PatientID, 'LO', ctx.researchId));
 
-  const birth = ctx.settings.birthDate;
   ds.set(T.PatientIdentityRemoved, textElement(T.PatientIdentityRemoved, 'CS', 'YES'));
-  const method = [
-    'PS3.15 E.1-1 Basic Profile',
-    `table ${PROFILE_SOURCE.retrieved}`,
-    birth.keep === 'month' ? `birth date YYYYMM${String(birth.day).padStart(2, '0')}` : `birth date YYYY${String(birth.month).padStart(2, '0')}${String(birth.day).padStart(2, '0')}`,
-  ];
-  ds.set(T.DeidentificationMethod, textElement(T.DeidentificationMethod, 'LO', method.join('\\')));
+  ds.set(T.DeidentificationMethod, textElement(T.DeidentificationMethod, 'LO', describeMethod(ctx.settings).join('\\')));
   ds.set(T.DeidentificationMethodCodeSequence, {
     tag: T.DeidentificationMethodCodeSequence,
     vr: 'SQ',
@@ -265,7 +324,7 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
       ]),
     ),
   });
-  // The birth date is always modified; study dates are kept as they are.
+  // The birth date is always modified by its rule, so the dates as a whole are never UNMODIFIED.
   ds.set(T.LongitudinalTemporalInformationModified, textElement(T.LongitudinalTemporalInformationModified, 'CS', 'MODIFIED'));
 
   const sopInstanceUid = stringValue(ds, T.SOPInstanceUID);
@@ -273,4 +332,32 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
   const sopClassUid = stringValue(ds, T.SOPClassUID);
   if (!sopInstanceUid || !studyInstanceUid || !sopClassUid) throw new Error('De-identification lost a required UID');
   return { dataset: ds, sopInstanceUid, sopClassUid, studyInstanceUid };
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** DeidentificationMethod values (LO, at most 64 characters each): the profile and what each date rule did. */
+export function describeMethod(settings: DeidSettings): string[] {
+  const birth = settings.birthDate;
+  const dates = settings.studyDates;
+  const method = [
+    'PS3.15 E.1-1 Basic Profile',
+    `table ${PROFILE_SOURCE.retrieved} + 2024b supplement`,
+    birth.keep === 'month' ? `birth date YYYYMM${pad2(birth.day)}` : `birth date YYYY${pad2(birth.month)}${pad2(birth.day)}`,
+  ];
+  switch (dates.keep) {
+    case 'all':
+      method.push('study dates kept');
+      break;
+    case 'month':
+      method.push(`study dates YYYYMM${pad2(dates.day)}`);
+      break;
+    case 'year':
+      method.push(`study dates YYYY${pad2(dates.month)}${pad2(dates.day)}`);
+      break;
+    case 'shift':
+      method.push('study dates shifted by a per-patient offset');
+      break;
+  }
+  return method;
 }

@@ -1,3 +1,5 @@
 export { readIdentity, MissingAttributeError, type InstanceIdentity } from './identity';
-export { deidentifyDataset, enabledOptions, type DeidContext, type DeidResult } from './deidentify';
-export { resolveAction, profileRowFor, profileRows, actionForCode, PROFILE_SOURCE, type ProfileAction, type ProfileOption, type ProfileRow } from './profile';
+export { deidentifyDataset, enabledOptions, methodCodes, describeMethod, DeidentificationError, type DeidContext, type DeidResult } from './deidentify';
+export { resolveAction, profileRowFor, profileRows, supplementRows, actionForCode, PROFILE_SOURCE, SUPPLEMENT_SOURCE, type ProfileAction, type ProfileOption, type ProfileRow } from './profile';
+export { burnedInTextRisk } from './burned-in';
+export { SafePrivateFilter } from './safe-private';

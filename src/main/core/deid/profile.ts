@@ -1,4 +1,5 @@
 import table from './profile/table-e1-1.json';
+import supplement from './profile/table-e1-1-supplement-2024b.json';
 import { type Tag, parseTag, groupOf, elementOf } from '../dicom';
 
 /** The option columns of PS3.15 Table E.1-1, as keys of the data file. */
@@ -69,7 +70,12 @@ interface WildcardRow {
 }
 
 export const PROFILE_SOURCE = { source: table.source, edition: table.edition, retrieved: table.retrieved };
-export const profileRows: readonly ProfileRow[] = table.rows as ProfileRow[];
+export const SUPPLEMENT_SOURCE = { source: supplement.source, edition: supplement.edition, retrieved: supplement.retrieved };
+const mainRows = table.rows as ProfileRow[];
+const mainTags = new Set(mainRows.map((r) => r.tag.toUpperCase()));
+/** Rows of the 2024b edition that the main transcription lacks; a supplement row never overrides a main one. */
+export const supplementRows: readonly ProfileRow[] = (supplement.rows as ProfileRow[]).filter((r) => !mainTags.has(r.tag.toUpperCase()));
+export const profileRows: readonly ProfileRow[] = [...mainRows, ...supplementRows];
 
 const exact = new Map<Tag, ProfileRow>();
 const wildcards: WildcardRow[] = [];

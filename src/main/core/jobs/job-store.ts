@@ -12,6 +12,8 @@ export interface InstanceJob {
   attempts: number;
   nextAttemptAt: number;
   lastError: string | null;
+  /** Set when a technologist released the instance from the review list: it skips the burned-in text check. */
+  releasedAt: string | null;
 }
 
 interface Row {
@@ -25,6 +27,7 @@ interface Row {
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;
+  released_at: string | null;
 }
 
 const toJob = (r: Row): InstanceJob => ({
@@ -38,6 +41,7 @@ const toJob = (r: Row): InstanceJob => ({
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
   lastError: r.last_error,
+  releasedAt: r.released_at ?? null,
 });
 
 /** The one source of truth for where each received instance is; every change is one statement or transaction. */
@@ -67,6 +71,11 @@ export class JobStore {
       ),
       markHeld: db.prepare(
         `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now WHERE id = @id`,
+      ),
+      releaseHeld: db.prepare(
+        `UPDATE instances SET state = 'received', released_at = @now, released_reason = last_error, last_error = NULL,
+           attempts = 0, next_attempt_at = 0, updated_at = @now
+         WHERE id = @id AND state = 'held'`,
       ),
       markFailed: db.prepare(
         `UPDATE instances SET state = 'failed', attempts = attempts + 1, last_error = @error, updated_at = @now WHERE id = @id`,
@@ -122,6 +131,14 @@ export class JobStore {
   /** Holds an instance back for the review list, with the reason shown to the technologist. */
   markHeld(id: number, reason: string): void {
     this.s.markHeld.run({ id, reason, now: new Date().toISOString() });
+  }
+
+  /**
+   * Releases a held instance after a technologist looked at it: back to 'received', with the time and the
+   * reason it was held recorded. Returns false if the instance is not held.
+   */
+  releaseHeld(id: number): boolean {
+    return this.s.releaseHeld.run({ id, now: new Date().toISOString() }).changes === 1;
   }
 
   markFailed(id: number, error: string): void {

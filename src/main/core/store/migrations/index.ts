@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate';
 import { migration0010 } from './0010-create-crosswalk-and-jobs';
 import { migration0030 } from './0030-audit-doctor-retention';
+import { migration0040 } from './0040-date-shift-and-release';
 
-export const migrations: readonly Migration[] = [migration0010, migration0030];
+export const migrations: readonly Migration[] = [migration0010, migration0030, migration0040];
