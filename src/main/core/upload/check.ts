@@ -55,7 +55,7 @@ export async function checkDestination(destination: OrthancDestination): Promise
   }
   if (system.status === 401) return fail('unauthorized', 'The research server refused the user name or password (401 Unauthorized): check them in Settings');
   if (system.status === 404) return fail('not-orthanc', 'No Orthanc answers at this URL (404 Not Found): the destination URL should be the Orthanc base URL, such as https://research.example.org:8042');
-  if (system.status === 403) return fail('unexpected-answer', 'The research server forbids this account to read its version (403 Forbidden on /system): ask the research site to use the shipped access rules (resources/research-orthanc)');
+  if (system.status === 403) return fail('unexpected-answer', 'The research server forbids this account to ask its version (403 Forbidden on /system): check that the destination URL is the Orthanc base URL; if it is, ask the research site to apply the access rules shipped with the gateway (resources/research-orthanc)');
   if (system.status !== 200) return fail('unexpected-answer', `The research server answered HTTP ${system.status} to a version request: check the destination URL, or ask the research site whether Orthanc is healthy`);
 
   let about: { Name?: unknown; Version?: unknown; ApiVersion?: unknown };
@@ -82,7 +82,7 @@ export async function checkDestination(destination: OrthancDestination): Promise
 
   const warnings: string[] = [];
   // A gateway account that can also read sees every clinic's studies: allowed, but worth telling the site.
-  const read = await ask('GET', '/patients?limit=1').catch(() => undefined);
+  const read = await ask('GET', '/patients?since=0&limit=1').catch(() => undefined);
   if (read?.status === 200) warnings.push('This account can also read every study on the research server: the research site should give gateways an upload-only account (resources/research-orthanc)');
   if (new URL(destination.url).protocol === 'http:') warnings.push('The destination URL uses plain http: images and passwords cross the network unencrypted unless this is a private link; prefer https');
   return { ok: true, warnings, server };
