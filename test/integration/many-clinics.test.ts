@@ -130,6 +130,11 @@ describe('several clinics, one research archive: two gateways send the same pati
       const studies = found.json<Array<{ PatientMainDicomTags: { PatientID: string } }>>();
       expect(studies).toHaveLength(studiesPerSite);
       for (const study of studies) expect(study.PatientMainDicomTags.PatientID.startsWith(`${site}-`)).toBe(true);
+      // The same filters through DICOMweb QIDO-RS, as the researchers' guide shows them.
+      for (const query of [`InstitutionName=${site}`, `PatientID=${site}-*`]) {
+        const qido = await orthanc.request(researcher, 'GET', `/dicom-web/studies?${query}`, undefined, { Accept: 'application/dicom+json' });
+        expect(qido.json<unknown[]>(), query).toHaveLength(studiesPerSite);
+      }
     }
   });
 });
