@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startResearchOrthanc, type Account, type ResearchOrthanc } from '../support/research-orthanc';
+import { startResearchOrthanc, startTlsProxy, type Account, type ResearchOrthanc } from '../support/research-orthanc';
 import { startGateway } from '../support/gateway-process';
 import { freePort } from '../support/ports';
 import { run, waitFor } from '../support/processes';
@@ -40,6 +40,19 @@ describe('checkDestination: is the research Orthanc reachable, is the account al
     expect(check.warnings).toHaveLength(1);
     expect(check.warnings[0]).toMatch(/plain http/);
     expect((await orthanc.request(orthanc.accounts.admin, 'GET', '/instances')).json<string[]>()).toEqual([]);
+  });
+
+  it('passes a gateway account through nginx (the Debian recipe\'s HTTPS) without the plain-http warning', async () => {
+    const proxy = await startTlsProxy(orthanc);
+    const trusted = https.globalAgent.options.ca;
+    https.globalAgent.options.ca = proxy.certificate; // as if the site's certificate authority were installed
+    try {
+      const check = await checkDestination(as(orthanc.accounts.gateway, proxy.url));
+      expect(check).toMatchObject({ ok: true, warnings: [], server: { version: '1.10.1' } });
+    } finally {
+      https.globalAgent.options.ca = trusted;
+      await proxy.stop();
+    }
   });
 
   it('passes an account that may do everything, with a warning that it can read every study', async () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startResearchOrthanc, type Account, type ResearchOrthanc } from '../support/research-orthanc';
+import { startResearchOrthanc, startTlsProxy, type Account, type ResearchOrthanc, type TlsProxy } from '../support/research-orthanc';
 import { startGateway, type GatewayProcess } from '../support/gateway-process';
 import { generateMammograms, storescu, type ManifestFile } from '../support/dicom-tools';
 import { freePort } from '../support/ports';
@@ -20,6 +20,7 @@ const SITES = ['KGH', 'STM'] as const;
 
 describe('several clinics, one research archive: two gateways send the same patients', () => {
   let orthanc: ResearchOrthanc;
+  let proxy: TlsProxy;
   const gateways = new Map<string, GatewayProcess>();
   let mammograms: { dir: string; files: ManifestFile[] };
   const stored: StoredInstance[] = [];
@@ -29,6 +30,9 @@ describe('several clinics, one research archive: two gateways send the same pati
   beforeAll(async () => {
     // Identical files at both clinics: the same Patient IDs, and even the same original UIDs (the worst case).
     [orthanc, mammograms] = await Promise.all([startResearchOrthanc(), generateMammograms(['--patients', '2', '--studies-per-patient', '2', '--views', '2'])]);
+    // The clinics reach the archive as in the Debian recipe: HTTPS through nginx, whose certificate they trust.
+    proxy = await startTlsProxy(orthanc);
+    process.env.NODE_EXTRA_CA_CERTS = proxy.certificateFile;
     const accounts: Record<string, Account> = { KGH: orthanc.accounts.gateway, STM: orthanc.accounts.gateway2 };
     const ports = new Map<string, number>();
     for (const site of SITES) {
@@ -37,7 +41,7 @@ describe('several clinics, one research archive: two gateways send the same pati
       gateways.set(site, await startGateway({
         site: { code: site },
         intake: { aeTitle: 'DEID_GW', port, allowedCallingAeTitles: [] },
-        destination: { url: orthanc.url, username: accounts[site]!.username, password: accounts[site]!.password },
+        destination: { url: proxy.url, username: accounts[site]!.username, password: accounts[site]!.password },
       }));
     }
     const files = mammograms.files.map((f) => path.join(mammograms.dir, f.file));
@@ -76,11 +80,16 @@ describe('several clinics, one research archive: two gateways send the same pati
 
   afterAll(async () => {
     for (const gateway of gateways.values()) await gateway.stop();
+    delete process.env.NODE_EXTRA_CA_CERTS;
+    await proxy?.stop();
     await orthanc?.stop();
   });
 
-  it('checks the research server at start-up and finds each gateway account may upload', () => {
-    for (const gateway of gateways.values()) expect(gateway.output()).toMatch(/research server check passed: Orthanc 1\.10\.1/);
+  it('checks the research server at start-up through HTTPS and finds each gateway account may upload', () => {
+    for (const gateway of gateways.values()) {
+      expect(gateway.output()).toMatch(/research server check passed: Orthanc 1\.10\.1/);
+      expect(gateway.output()).not.toMatch(/plain http/);
+    }
   });
 
   it('stores every instance of both clinics: nothing merged, nothing dropped', () => {

@@ -2,11 +2,12 @@ import { fileURLToPath } from 'node:url';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports';
-import { exited, waitFor } from './processes';
+import { exited, run, waitFor } from './processes';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const RESEARCH_ORTHANC_DIR = path.join(ROOT, 'resources/research-orthanc');
@@ -100,6 +101,83 @@ export async function startResearchOrthanc(): Promise<ResearchOrthanc> {
     accounts,
     request,
     log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited(child);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TlsProxy {
+  /** https://127.0.0.1:PORT, the address clients use. */
+  url: string;
+  /** The test certificate authority clients must trust (PEM file). */
+  certificateFile: string;
+  certificate: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs nginx with the shipped site (debian/nginx-research-orthanc.conf) in front of `orthanc`, changed only
+ * where a test must: a free port on 127.0.0.1, a certificate made now with openssl, the Orthanc port, and
+ * no plain-http redirect server (it would need port 80).
+ */
+export async function startTlsProxy(orthanc: ResearchOrthanc): Promise<TlsProxy> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'research-nginx-'));
+  const key = path.join(dir, 'privkey.pem');
+  const cert = path.join(dir, 'fullchain.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+  const port = await freePort();
+  let site = fs.readFileSync(path.join(RESEARCH_ORTHANC_DIR, 'debian/nginx-research-orthanc.conf'), 'utf8');
+  const change = (from: string | RegExp, to: string): void => {
+    const next = site.replace(from, to);
+    if (next === site) throw new Error(`The shipped nginx site no longer contains ${String(from)}: update the test's adaptation`);
+    site = next;
+  };
+  change(/\n# Plain http only redirects;[\s\S]*$/, '\n');
+  change('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`);
+  change('listen [::]:443 ssl;', '');
+  change('/etc/ssl/research-orthanc/fullchain.pem', cert);
+  change('/etc/ssl/research-orthanc/privkey.pem', key);
+  change('proxy_pass http://127.0.0.1:8042;', `proxy_pass http://127.0.0.1:${orthanc.port};`);
+  fs.writeFileSync(path.join(dir, 'site.conf'), site);
+  const main = [
+    'daemon off;',
+    'worker_processes 1;',
+    process.getuid?.() === 0 ? 'user root;' : '',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log;`,
+    'events { worker_connections 64; }',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+    `  include ${dir}/site.conf;`,
+    '}',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), main);
+  const child = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const certificate = fs.readFileSync(cert, 'utf8');
+  const url = `https://127.0.0.1:${port}`;
+  await waitFor('nginx in front of the research Orthanc', async () => {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${log}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, 'utf8') : ''}`);
+    const status = await new Promise<number>((resolve) => {
+      const req = https.get(`${url}/system`, { ca: certificate }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(0));
+    });
+    return status === 401 ? true : undefined; // Orthanc's answer without a password: the whole chain is up
+  }, 15_000, 100);
+  return {
+    url,
+    certificateFile: cert,
+    certificate,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
