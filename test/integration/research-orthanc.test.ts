@@ -146,6 +146,9 @@ describe('research Orthanc with the shipped configuration: gateways upload only,
     expect((await orthanc.request(researcher, 'POST', `/studies/${ct.ParentStudy}/anonymize`, '{}')).status).toBe(403);
     expect((await orthanc.request(researcher, 'POST', `/studies/${ct.ParentStudy}/modify`, '{"Replace":{"StudyDescription":"x"}}')).status).toBe(403);
     expect((await orthanc.request(researcher, 'POST', '/tools/reset', '')).status).toBe(403);
+    // Orthanc honours a method override header; the rules must see the overriding method, not the POST.
+    expect((await orthanc.request(researcher, 'POST', `/studies/${ct.ParentStudy}/archive`, '', { 'X-HTTP-Method-Override': 'DELETE' })).status).toBe(403);
+    expect((await orthanc.request(orthanc.accounts.gateway, 'POST', '/instances', '', { 'X-HTTP-Method-Override': 'DELETE' })).status).toBe(403);
     expect((await orthanc.request(orthanc.accounts.admin, 'GET', '/instances')).json<string[]>()).toHaveLength(2);
   });
 
