@@ -11,6 +11,7 @@ import { Pipeline, removeOrphanFiles } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
+import { checkDestination } from './upload';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -35,6 +36,17 @@ export interface Gateway {
   doctor(): DoctorService;
   /** The tamper-evident audit log; other services append to it (after start). */
   audit(): AuditLog;
+}
+
+async function logDestinationCheck(destination: NonNullable<GatewaySettings['destination']>, log: Logger): Promise<void> {
+  try {
+    const check = await checkDestination(destination);
+    for (const warning of check.warnings) log.warn(warning);
+    if (check.ok) log.info(`research server check passed: Orthanc ${check.server?.version ?? '?'} accepts uploads from this account`);
+    else log.error(`research server check failed: ${check.problem?.message ?? 'unknown problem'} (uploads cannot succeed until this is fixed)`);
+  } catch (error) {
+    log.error(`research server check could not run: ${(error as Error).message}`);
+  }
 }
 
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
@@ -76,6 +88,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
+      // Told at start-up rather than at the first failed upload; intake works either way, so it does not block.
+      if (settings.destination) void logDestinationCheck(settings.destination, logger.child('destination'));
     },
     async stop() {
       await scp?.stop();

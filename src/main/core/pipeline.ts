@@ -116,6 +116,7 @@ export class Pipeline {
       const result = deidentifyDataset(parsed.dataset, identity, {
         settings: deid,
         researchId: patient.researchId,
+        siteCode: this.deps.settings().site.code,
         researchAccessionNumber: study.researchAccessionNumber,
         researchStudyId: study.researchStudyId,
         mapUid: (uid) => crosswalk.mapUid(uid),

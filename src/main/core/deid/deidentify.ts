@@ -26,6 +26,8 @@ export interface DeidContext {
   researchId: string;
   researchAccessionNumber: string;
   researchStudyId: string;
+  /** Written as Institution Name so researchers can tell (and filter) which clinic a study came from. */
+  siteCode?: string;
   /** Stable replacement for a UID: the same original always gives the same new UID. */
   mapUid(original: string): string;
   /** The patient's date shift in days, from the crosswalk; needed only with studyDates.keep "shift". */
@@ -54,6 +56,7 @@ const T = {
   PatientAge: tagOf('PatientAge'),
   AccessionNumber: tagOf('AccessionNumber'),
   StudyID: tagOf('StudyID'),
+  InstitutionName: tagOf('InstitutionName'),
   SOPInstanceUID: tagOf('SOPInstanceUID'),
   SOPClassUID: tagOf('SOPClassUID'),
   StudyInstanceUID: tagOf('StudyInstanceUID'),
@@ -279,6 +282,9 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
       return textElement(t, 'SH', w.ctx.researchAccessionNumber);
     case T.StudyID:
       return textElement(t, 'SH', w.ctx.researchStudyId);
+    case T.InstitutionName:
+      if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
+      break;
   }
   const action = resolveAction(t, w.options);
   if (action === undefined) {
@@ -310,6 +316,7 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
   // Type 2 attributes of the Patient and General Study modules stay present even when absent in the input.
   if (!ds.has(T.PatientName)) ds.set(T.PatientName, textElement(T.PatientName, 'PN', ctx.researchId));
   if (!ds.has(T.PatientID)) ds.set(T.PatientID, textElement(T.PatientID, 'LO', ctx.researchId));
+  if (ctx.siteCode && !ds.has(T.InstitutionName)) ds.set(T.InstitutionName, textElement(T.InstitutionName, 'LO', ctx.siteCode));
 
   ds.set(T.PatientIdentityRemoved, textElement(T.PatientIdentityRemoved, 'CS', 'YES'));
   ds.set(T.DeidentificationMethod, textElement(T.DeidentificationMethod, 'LO', describeMethod(ctx.settings).join('\\')));

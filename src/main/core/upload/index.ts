@@ -1,1 +1,2 @@
 export { storeInOrthanc, orthancRequest, UploadRejected, DestinationUnavailable, type OrthancDestination, type OrthancStoreAnswer } from './orthanc';
+export { checkDestination, supportsOrthancVersion, MINIMUM_ORTHANC_VERSION } from './check';

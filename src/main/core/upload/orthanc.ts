@@ -45,8 +45,10 @@ export function orthancRequest(
   destination: OrthancDestination,
   method: string,
   route: string,
-  body?: { file: string; size: number; contentType: string },
+  body?: { file: string; size: number; contentType: string } | { bytes: Buffer; contentType: string },
+  options: { timeoutMs?: number } = {},
 ): Promise<{ status: number; text: string }> {
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const url = new URL(route.replace(/^\//, ''), destination.url.endsWith('/') ? destination.url : `${destination.url}/`);
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string | number> = { Accept: 'application/json' };
@@ -55,21 +57,23 @@ export function orthancRequest(
   }
   if (body) {
     headers['Content-Type'] = body.contentType;
-    headers['Content-Length'] = body.size;
+    headers['Content-Length'] = 'bytes' in body ? body.bytes.length : body.size;
   }
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+    const req = client.request(url, { method, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (e) => reject(new DestinationUnavailable(`Research server connection broke: ${e.message}`, { cause: e })));
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
       const what = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : e.message;
       reject(new DestinationUnavailable(`Research server unreachable at ${url.origin}: ${what}`, { cause: e }));
     });
-    if (body) {
+    if (body && 'bytes' in body) {
+      req.end(body.bytes);
+    } else if (body) {
       const stream = fs.createReadStream(body.file);
       stream.on('error', (e) => req.destroy(e));
       stream.pipe(req);
