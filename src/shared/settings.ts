@@ -26,6 +26,41 @@ export const DestinationSettings = z.strictObject({
   password: z.string().default(''),
   /** Parallel uploads; Orthanc ingests faster with a few in flight. */
   concurrency: z.number().int().min(1).max(16).default(2),
+  /**
+   * orthanc-rest: POST /instances to `url`; dicomweb: STOW-RS to `url` (the DICOMweb root, e.g. .../dicom-web);
+   * dimse: C-STORE to `host`:`port` as `callingAeTitle` to `calledAeTitle` (`url` then unused, may be omitted).
+   */
+  type: z.enum(['orthanc-rest', 'dicomweb', 'dimse']).default('orthanc-rest'),
+  /** PEM file of the certificate authority to trust for an https destination (a site's own CA). */
+  caFile: z.string().min(1).optional(),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  callingAeTitle: aeTitle.optional(),
+  calledAeTitle: aeTitle.optional(),
+});
+
+/** A destination as the settings file gives it: each type with what it needs. */
+const CheckedDestinationSettings = DestinationSettings.extend({ url: DestinationSettings.shape.url.optional() }).superRefine((d, ctx) => {
+  if (d.type !== 'dimse' && !d.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `Destination URL is needed for type ${d.type}` });
+  if (d.type === 'dimse') {
+    for (const key of ['host', 'port', 'calledAeTitle'] as const) {
+      if (d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is needed for a DICOM (dimse) destination` });
+    }
+  }
+});
+
+/** What the gateway may take on before it refuses more (C-STORE 0xA700, association rejected). */
+export const LimitSettings = z.strictObject({
+  /** Bytes of received instances not yet uploaded that the spool may hold; past it, C-STORE answers 0xA700. */
+  spoolCapBytes: z.number().int().min(1).default(20 * 1024 ** 3),
+  /** Free space the data folder's disk must keep; below it, C-STORE answers 0xA700. */
+  minFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),
+  /** Associations served at once; more are rejected as "local limit exceeded" (the sender retries). */
+  maxAssociations: z.number().int().min(1).max(64).default(8),
+  /** Largest PDU the gateway announces and accepts, in bytes. */
+  maxPduBytes: z.number().int().min(4096).max(16 * 1024 ** 2).default(256 * 1024),
+  /** An association silent for this long is aborted. */
+  idleTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
 });
 
 export const BirthDateRule = z.strictObject({
@@ -81,8 +116,8 @@ export const SiteSettings = z.strictObject({
 export const RetentionSettings = z.strictObject({
   /** Spool originals (identifiable, not encrypted): keep as short as the clinic allows. */
   spoolHours: z.number().min(0).max(24 * 365).default(0),
-  /** De-identified outbox files. */
-  outboxHours: z.number().min(0).max(24 * 365).default(0),
+  /** De-identified outbox files (no PHI): kept a week by default, so a completed study can be re-sent. */
+  outboxHours: z.number().min(0).max(24 * 365).default(168),
 });
 
 export const DoctorSettings = z.strictObject({
@@ -94,7 +129,7 @@ export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
   /** Absent: studies are de-identified and wait in the outbox until a destination is set. */
-  destination: DestinationSettings.optional(),
+  destination: CheckedDestinationSettings.optional(),
   deid: DeidSettings.default({
     birthDate: { keep: 'month', day: 15, month: 7 },
     retainPatientCharacteristics: true,
@@ -106,11 +141,14 @@ export const GatewaySettings = z.strictObject({
     cleanDescriptors: true,
     burnedInModalities: ['US', 'OT', 'SC', 'XC', 'ES', 'DOC'],
   }),
-  retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 0 }),
+  retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 168 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),
+  limits: LimitSettings.prefault({}),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
+export type DestinationSettings = z.infer<typeof CheckedDestinationSettings>;
+export type LimitSettings = z.infer<typeof LimitSettings>;
 export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
 export type RetentionSettings = z.infer<typeof RetentionSettings>;

@@ -17,6 +17,8 @@ export interface GatewayProcess {
   output(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | string>;
+  /** SIGKILL to the runner and the node process it started (a crash: nothing gets to clean up). */
+  kill(): Promise<void>;
 }
 
 /** Starts the headless runner (`npm run headless`) as a separate process and waits for its ready line. */
@@ -30,6 +32,8 @@ export async function startGateway(settings: Record<string, unknown>, options: {
     cwd: ROOT,
     env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so kill() reaches the node process tsx starts, not only tsx.
+    detached: true,
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -44,6 +48,12 @@ export async function startGateway(settings: Record<string, unknown>, options: {
     settingsFile,
     databaseKey,
     output: () => out,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = exited(child);
+      process.kill(-child.pid!, 'SIGKILL');
+      await done;
+    },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -27,11 +27,12 @@ describe('settings schema', () => {
     expect(GatewaySettings.safeParse({ destination: { url: 'research-server' } }).success).toBe(false);
     expect(GatewaySettings.parse({ destination: { url: 'https://r.example:8042' } }).destination?.concurrency).toBe(2);
   });
-  it('deletes spool and outbox files at once after upload by default, and refuses a negative retention', () => {
+  it('deletes the spool original at once after upload by default, keeps the de-identified copy a week, and refuses a negative retention', () => {
     const s = GatewaySettings.parse({});
-    expect(s.retention).toEqual({ spoolHours: 0, outboxHours: 0 });
+    expect(s.retention).toEqual({ spoolHours: 0, outboxHours: 168 });
     expect(s.doctor).toEqual({ sessionMinutes: 10 });
     expect(GatewaySettings.parse({ retention: { outboxHours: 48 } }).retention).toEqual({ spoolHours: 0, outboxHours: 48 });
+    expect(GatewaySettings.parse({ retention: { spoolHours: 2 } }).retention).toEqual({ spoolHours: 2, outboxHours: 168 });
     const r = GatewaySettings.safeParse({ retention: { spoolHours: -1 } });
     expect(describeSettingsProblems(r.error!).some((p) => p.startsWith('retention.spoolHours:'))).toBe(true);
   });

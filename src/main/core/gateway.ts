@@ -7,7 +7,7 @@ import type { Logger } from './log';
 import { openDatabase, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
-import { Pipeline, removeOrphanFiles } from './pipeline';
+import { Pipeline, removeOrphanFiles, finishQuarantineMoves } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
@@ -36,11 +36,19 @@ export interface Gateway {
   doctor(): DoctorService;
   /** The tamper-evident audit log; other services append to it (after start). */
   audit(): AuditLog;
+  /** Manual resend of failed instances: one, a study's (by research Study Instance UID), or all. Returns how many were queued. */
+  resendFailed(scope?: { instanceId?: number; researchStudyUid?: string }): number;
+  /** Sends a completed study again from the files retention keeps; `missing` could not be re-sent (files deleted). */
+  resendStudy(researchStudyUid: string): { queued: number; missing: number };
+  /** Where a study stands: instances per state, and when it was completed (all uploaded). */
+  studyProgress(researchStudyUid: string): { counts: InstanceCounts; completedAt: string | null } | undefined;
 }
 
 async function logDestinationCheck(destination: NonNullable<GatewaySettings['destination']>, log: Logger): Promise<void> {
+  // The check speaks Orthanc's REST API; DICOMweb and C-STORE destinations show problems at the first upload.
+  if (destination.type !== 'orthanc-rest' || !destination.url) return;
   try {
-    const check = await checkDestination(destination);
+    const check = await checkDestination({ ...destination, url: destination.url });
     for (const warning of check.warnings) log.warn(warning);
     if (check.ok) log.info(`research server check passed: Orthanc ${check.server?.version ?? '?'} accepts uploads from this account`);
     else log.error(`research server check failed: ${check.problem?.message ?? 'unknown problem'} (uploads cannot succeed until this is fixed)`);
@@ -49,11 +57,19 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
   }
 }
 
+/** Why intake refuses more data now, or undefined: the spool cap and the free-space floor (settings.limits). */
+export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: number, freeBytes: number): string | undefined {
+  if (pendingBytes >= limits.spoolCapBytes) return `spool full (${Math.round(pendingBytes / 1e6)} MB waiting, cap ${Math.round(limits.spoolCapBytes / 1e6)} MB)`;
+  if (freeBytes < limits.minFreeBytes) return `disk nearly full (${Math.round(freeBytes / 1e6)} MB free, floor ${Math.round(limits.minFreeBytes / 1e6)} MB)`;
+  return undefined;
+}
+
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { settings, dataDir, logger } = options;
   const spoolDir = path.join(dataDir, 'spool');
   const outboxDir = path.join(dataDir, 'outbox');
+  const quarantineDir = path.join(dataDir, 'quarantine');
   const events = new EventEmitter();
   let db: GatewayDatabase | undefined;
   let scp: StorageScpServer | undefined;
@@ -63,19 +79,40 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   return {
     async start() {
-      for (const dir of [dataDir, spoolDir, outboxDir]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      for (const dir of [dataDir, spoolDir, outboxDir, quarantineDir]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
       const crosswalk = new Crosswalk(db, settings.site.code);
       access = createDoctorAccess(db, () => settings, logger);
+      // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
+      await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
+      const interrupted = jobs.recoverInterruptedUploads();
+      if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, logger, events });
+      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, quarantineDir, logger, events });
       const store = jobs;
       const work = pipeline;
       scp = startStorageScp(
         settings.intake.port,
-        { aeTitle: settings.intake.aeTitle, allowedCallingAeTitles: settings.intake.allowedCallingAeTitles, spoolDir },
         {
+          aeTitle: settings.intake.aeTitle,
+          allowedCallingAeTitles: settings.intake.allowedCallingAeTitles,
+          spoolDir,
+          quarantineDir,
+          maxAssociations: settings.limits.maxAssociations,
+          maxPduBytes: settings.limits.maxPduBytes,
+          idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
+          admit() {
+            const stats = fs.statfsSync(spoolDir);
+            const refusal = spoolRefusal(settings.limits, store.pendingBytes(), stats.bavail * stats.bsize);
+            return refusal ? { ok: false, reason: refusal } : { ok: true };
+          },
+        },
+        {
+          onHeld(instance, reason) {
+            const id = store.recordHeld(instance, reason);
+            events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
+          },
           onStored(instance) {
             const id = store.recordReceived(instance);
             events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
@@ -113,6 +150,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     releaseHeld: (instanceId) => {
       if (!pipeline) throw new Error('Gateway not started');
       return pipeline.releaseHeld(instanceId);
+    },
+    resendFailed(scope = {}) {
+      if (!jobs) throw new Error('Gateway not started');
+      const studyRef = scope.researchStudyUid === undefined ? undefined : jobs.studyRefOf(scope.researchStudyUid);
+      if (scope.researchStudyUid !== undefined && studyRef === undefined) return 0;
+      const queued = jobs.resendFailed({ instanceId: scope.instanceId, studyRef });
+      logger.child('resend').info(`${queued} failed instance(s) queued for upload again`);
+      pipeline?.wake();
+      return queued;
+    },
+    resendStudy(researchStudyUid) {
+      if (!jobs) throw new Error('Gateway not started');
+      const studyRef = jobs.studyRefOf(researchStudyUid);
+      if (studyRef === undefined) return { queued: 0, missing: 0 };
+      const result = jobs.resendUploadedStudy(studyRef);
+      logger.child('resend').info(`study ${studyRef}: ${result.queued} instance(s) queued to send again, ${result.missing} with no file left to send (past retention)`);
+      pipeline?.wake();
+      return result;
+    },
+    studyProgress(researchStudyUid) {
+      if (!jobs) throw new Error('Gateway not started');
+      const studyRef = jobs.studyRefOf(researchStudyUid);
+      return studyRef === undefined ? undefined : jobs.studyProgress(studyRef);
     },
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),

@@ -8,7 +8,7 @@ import type { Crosswalk } from './crosswalk';
 import type { JobStore, InstanceJob } from './jobs';
 import { parseInstanceFile, encodeInstance, writePieces } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk } from './deid';
-import { storeInOrthanc, DestinationUnavailable } from './upload';
+import { sendToDestination, DestinationUnavailable } from './upload';
 
 const DEID_CONCURRENCY = 2;
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -24,6 +24,8 @@ export interface PipelineDeps {
   crosswalk: Crosswalk;
   settings: () => GatewaySettings;
   outboxDir: string;
+  /** Where held instances' files go (the review list), out of the spool's way. */
+  quarantineDir?: string;
   logger: Logger;
   events: EventEmitter;
 }
@@ -147,11 +149,16 @@ export class Pipeline {
     const destination = this.deps.settings().destination;
     if (!destination || !job.outboxPath) return;
     try {
-      const answer = await storeInOrthanc(destination, job.outboxPath);
-      this.deps.jobs.markUploaded(job.id);
-      this.log.info(`instance ${job.id} uploaded`, { orthancStatus: answer.Status });
+      this.deps.jobs.markUploading(job.id);
+      this.emit({ instanceId: job.id, state: 'uploading' });
+      const answer = await sendToDestination(destination, job.outboxPath);
+      const { spoolHours, outboxHours } = this.deps.settings().retention;
+      const kept = { spool: spoolHours > 0, outbox: outboxHours > 0 };
+      const { studyCompleted } = this.deps.jobs.markUploaded(job.id, kept);
+      this.log.info(`instance ${job.id} uploaded`, { destinationStatus: answer });
       this.emit({ instanceId: job.id, state: 'uploaded' });
-      await this.applyRetention(job.id, job.spoolPath, job.outboxPath);
+      if (studyCompleted && job.studyRef !== null) this.log.info(`study ${job.studyRef} complete: every instance uploaded`);
+      await this.applyRetention(job, kept);
     } catch (error) {
       if (error instanceof DestinationUnavailable) {
         const delay = retryDelayMs(job.attempts);
@@ -165,17 +172,16 @@ export class Pipeline {
   }
 
   /**
-   * After a successful upload: deletes the spool original and the outbox file at once (retention 0, the
-   * default), or keeps them and lets sweepRetained() delete them when their retention period ends.
+   * After a successful upload: deletes what retention does not keep (the store already says which), and lets
+   * sweepRetained() delete the rest when its period ends. The original (with PHI) goes at once by default; the
+   * de-identified copy stays a while so a completed study can be re-sent.
    */
-  private async applyRetention(id: number, spoolPath: string, outboxPath: string): Promise<void> {
-    const { spoolHours, outboxHours } = this.deps.settings().retention;
-    if (spoolHours > 0 || outboxHours > 0) this.deps.jobs.markFilesKept(id, { spool: spoolHours > 0, outbox: outboxHours > 0 });
+  private async applyRetention(job: InstanceJob, kept: { spool: boolean; outbox: boolean }): Promise<void> {
     await Promise.all([
-      spoolHours > 0 ? undefined : fs.promises.rm(spoolPath, { force: true }),
-      outboxHours > 0 ? undefined : fs.promises.rm(outboxPath, { force: true }),
+      kept.spool ? undefined : fs.promises.rm(job.spoolPath, { force: true }),
+      kept.outbox || !job.outboxPath ? undefined : fs.promises.rm(job.outboxPath, { force: true }),
     ]);
-    if (spoolHours > 0 || outboxHours > 0) this.scheduleRetentionSweep();
+    if (kept.spool || kept.outbox) this.scheduleRetentionSweep();
   }
 
   /** Deletes kept files whose retention period has ended; returns how many it deleted. */
@@ -187,9 +193,12 @@ export class Pipeline {
       const spoolDue = kept.spoolPath !== null && age >= spoolHours * 3_600_000;
       const outboxDue = kept.outboxPath !== null && age >= outboxHours * 3_600_000;
       if (!spoolDue && !outboxDue) continue;
+      // Store first, files second: a resend may have claimed the files meanwhile (then nothing is deleted), and a
+      // crash in between leaves files no job refers to, which the next start removes.
+      const released = this.deps.jobs.markFilesKept(kept.id, { spool: kept.spoolPath !== null && !spoolDue, outbox: kept.outboxPath !== null && !outboxDue });
+      if (!released) continue;
       if (spoolDue) await fs.promises.rm(kept.spoolPath!, { force: true });
       if (outboxDue) await fs.promises.rm(kept.outboxPath!, { force: true });
-      this.deps.jobs.markFilesKept(kept.id, { spool: kept.spoolPath !== null && !spoolDue, outbox: kept.outboxPath !== null && !outboxDue });
       removed += Number(spoolDue) + Number(outboxDue);
     }
     if (removed) this.log.info(`retention: deleted ${removed} file(s) kept after upload`);
@@ -227,7 +236,17 @@ export class Pipeline {
   }
 
   private hold(job: InstanceJob, reason: string): void {
-    this.deps.jobs.markHeld(job.id, reason);
+    const quarantine = this.deps.quarantineDir;
+    if (quarantine) {
+      // Store first, file second: a crash in between is finished by finishQuarantineMoves (same file name).
+      const target = path.join(quarantine, path.basename(job.spoolPath));
+      this.deps.jobs.markHeldInQuarantine(job.id, reason, target);
+      try {
+        fs.renameSync(job.spoolPath, target);
+      } catch (error) {
+        this.log.warn(`instance ${job.id}: file could not be moved to quarantine`, { error: (error as Error).message });
+      }
+    } else this.deps.jobs.markHeld(job.id, reason);
     this.log.warn(`instance ${job.id} held for review`, { reason });
     this.emit({ instanceId: job.id, state: 'held', error: reason });
   }
@@ -237,6 +256,19 @@ export class Pipeline {
     this.log.error(`instance ${job.id} failed`, { reason });
     this.emit({ instanceId: job.id, state: 'failed', error: reason });
   }
+}
+
+/** Completes moves to quarantine cut short by a crash: the store names the quarantine file, the spool still has it. */
+export async function finishQuarantineMoves(heldFiles: string[], spoolDir: string, logger: Logger): Promise<number> {
+  let moved = 0;
+  for (const target of heldFiles) {
+    const left = path.join(spoolDir, path.basename(target));
+    if (path.dirname(target) === spoolDir || fs.existsSync(target) || !fs.existsSync(left)) continue;
+    await fs.promises.rename(left, target);
+    moved += 1;
+  }
+  if (moved) logger.child('recovery').info(`finished moving ${moved} held file(s) to quarantine`);
+  return moved;
 }
 
 /** Removes spool and outbox files no job refers to: partial receives and writes cut short by a crash. */

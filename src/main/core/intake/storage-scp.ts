@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
 import type { Logger } from '../log';
-import { describeTransferSyntax, encodeFileMeta } from '../dicom';
+import { describeTransferSyntax, encodeFileMeta, parseInstanceFile } from '../dicom';
+import { readIdentity } from '../deid';
 
 const { Scp, Server, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -28,6 +29,68 @@ export interface IntakeConfig {
   aeTitle: string;
   allowedCallingAeTitles: string[];
   spoolDir: string;
+  /** Where instances refused for their content are kept for the review list; without it they are deleted. */
+  quarantineDir?: string;
+  /** Asked before each C-STORE's data is kept: a refusal answers 0xA700 (out of resources) with the reason. */
+  admit?: () => { ok: true } | { ok: false; reason: string };
+  maxAssociations?: number;
+  /** Announced in the association accept and enforced: a bigger PDU aborts the association. */
+  maxPduBytes?: number;
+  /** An association silent this long (with no C-STORE of it in progress) is aborted. */
+  idleTimeoutMs?: number;
+}
+
+/** C-STORE failure statuses (PS3.4 Annex B.2.3). */
+export const STORE_STATUS = { outOfResources: 0xa700, doesNotMatchSopClass: 0xa900, cannotUnderstand: 0xc000 } as const;
+
+/** Why an instance was refused at intake, with the C-STORE status that says so. */
+class IntakeRefusal extends Error {
+  constructor(message: string, readonly status: number, readonly keep: boolean) {
+    super(message);
+    this.name = 'IntakeRefusal';
+  }
+}
+
+const VALID_PDU_TYPES = new Set([1, 2, 3, 4, 5, 6, 7]);
+const MAX_CONTROL_PDU = 1 << 20;
+const A_ABORT = (reason: number): Buffer => Buffer.from([0x07, 0, 0, 0, 0, 4, 0, 0, 2, reason]);
+
+/**
+ * Watches the PDU headers on a socket (independently of dcmjs-dimse, which would buffer any length it is told):
+ * an unknown PDU type (garbage on the port) or a PDU larger than announced aborts the association.
+ */
+function guardPdus(socket: Socket, maxPduBytes: number, onViolation: (why: string, abortReason: number) => void): void {
+  const header = Buffer.alloc(6);
+  let have = 0;
+  let remaining = 0;
+  let done = false;
+  socket.prependListener('data', (chunk: Buffer) => {
+    let at = 0;
+    while (!done && at < chunk.length) {
+      if (remaining > 0) {
+        const n = Math.min(remaining, chunk.length - at);
+        remaining -= n;
+        at += n;
+        continue;
+      }
+      const n = Math.min(6 - have, chunk.length - at);
+      chunk.copy(header, have, at, at + n);
+      have += n;
+      at += n;
+      if (have < 6) break;
+      have = 0;
+      const type = header[0]!;
+      remaining = header.readUInt32BE(2);
+      // A-ABORT reasons (PS3.8 9.3.8): 1 unrecognized PDU, 6 invalid PDU parameter value.
+      if (!VALID_PDU_TYPES.has(type)) {
+        done = true;
+        onViolation(`not a DICOM PDU (type 0x${type.toString(16)})`, 1);
+      } else if (remaining > (type === 4 ? maxPduBytes : MAX_CONTROL_PDU)) {
+        done = true;
+        onViolation(`PDU of ${remaining} bytes exceeds the limit of ${type === 4 ? maxPduBytes : MAX_CONTROL_PDU}`, 6);
+      }
+    }
+  });
 }
 
 export interface SpooledInstance {
@@ -41,14 +104,26 @@ export interface SpooledInstance {
 export interface IntakeHandlers {
   /** Records the spooled instance; success is answered only after this returns. */
   onStored(instance: SpooledInstance): void;
+  /** Records an instance refused for its content but kept in quarantine for the review list. */
+  onHeld?(instance: SpooledInstance, reason: string): void;
   onAssociation?(info: { callingAeTitle: string; accepted: boolean; reason?: string }): void;
 }
 
 /** The outcome of spooling one C-STORE, carried from the stream to cStoreRequest. */
-const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Error }>();
+const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Error; stream?: SpoolStream }>();
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
-type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error };
+type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
+
+/** Makes a rename in `dir` durable (the file's own fsync does not cover its directory entry). */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 /** A Writable that appends to a file and fsyncs before it reports 'finish'. */
 function durableFileStream(file: string, head: Buffer): SpoolStream {
@@ -92,6 +167,8 @@ export interface StorageScpServer {
 /** Starts the DIMSE listener: C-ECHO and C-STORE for every storage SOP class, spooling each instance durably. */
 export function startStorageScp(port: number, config: IntakeConfig, handlers: IntakeHandlers, logger: Logger): StorageScpServer {
   const log = logger.child('intake');
+  let associations = 0;
+  if (config.maxPduBytes) dimse.Implementation.setMaxPduLength(config.maxPduBytes);
   let inFlight = 0;
   const idle: Array<() => void> = [];
   const settle = (): void => {
@@ -101,9 +178,44 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
 
   class StorageScp extends Scp {
     private association?: Association;
+    private storesInProgress = 0;
+    /** C-STOREs whose data has started and whose answer is not yet sent: cleaned up if the association drops. */
+    private readonly openStores = new Set<SpoolStream>();
+    private readonly peer: string;
 
     constructor(socket: Socket, opts: Record<string, unknown>) {
       super(socket, opts);
+      associations += 1;
+      this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      const abort = (why: string, reason: number): void => {
+        log.warn('association aborted', { peer: this.peer, reason: why });
+        if (!socket.destroyed) socket.end(A_ABORT(reason));
+        setTimeout(() => socket.destroy(), 200).unref();
+      };
+      guardPdus(socket, config.maxPduBytes ?? 16 * 1024 ** 2, abort);
+      let idle: NodeJS.Timeout | undefined;
+      const idleMs = config.idleTimeoutMs;
+      const armIdle = (): void => {
+        if (!idleMs) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          if (this.storesInProgress > 0) return armIdle();
+          abort(`idle for ${Math.round(idleMs / 1000)} s`, 0);
+        }, idleMs);
+        idle.unref();
+      };
+      armIdle();
+      socket.on('data', armIdle);
+      socket.once('close', () => {
+        clearTimeout(idle);
+        associations -= 1;
+        // A sender that vanished mid-instance: drop the partial spool file; it was never acknowledged.
+        for (const stream of this.openStores) {
+          stream.destroy();
+          fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
+          this.settleStore(stream);
+        }
+      });
     }
 
     override associationRequested(association: Association): void {
@@ -120,6 +232,12 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
         log.warn('association rejected: calling AE title not allowed', { calling });
         handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: `calling AE title ${calling} is not allowed` });
         this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+        return;
+      }
+      if (config.maxAssociations && associations > config.maxAssociations) {
+        log.warn('association rejected: too many associations at once', { calling, limit: config.maxAssociations });
+        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: 'too many associations at once' });
+        this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
         return;
       }
       for (const c of association.getPresentationContexts()) {
@@ -151,10 +269,21 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
 
     override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
       inFlight += 1;
+      this.storesInProgress += 1;
       const file = path.join(config.spoolDir, `${crypto.randomUUID()}.dcm.part`);
       const sopClassUid = request.getAffectedSopClassUid();
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       let stream: SpoolStream;
+      const admission = config.admit?.() ?? { ok: true };
+      if (!admission.ok) {
+        // Refuse to keep what we may not be able to keep: read and drop the data, answer 0xA700 at the end.
+        stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
+        stream.failure = new IntakeRefusal(admission.reason, STORE_STATUS.outOfResources, false);
+        stream.sopClassUid = sopClassUid;
+        stream.sopInstanceUid = sopInstanceUid;
+        this.openStores.add(stream);
+        return stream;
+      }
       try {
         stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''));
       } catch (error) {
@@ -164,14 +293,24 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       }
       stream.sopClassUid = sopClassUid;
       stream.sopInstanceUid = sopInstanceUid;
+      this.openStores.add(stream);
       return stream;
+    }
+
+    /** Each C-STORE is counted out once: by its answer, or by the association dropping before it. */
+    private settleStore(stream: SpoolStream | undefined): void {
+      if (!stream || stream.settled) return;
+      stream.settled = true;
+      this.openStores.delete(stream);
+      this.storesInProgress -= 1;
+      settle();
     }
 
     override createDatasetFromStoreWritableStream(writable: Writable, context: PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
       const marker = new Dataset({}, context.getAcceptedTransferSyntaxUid());
       const stream = writable as SpoolStream;
       const finish = (outcome: { spooled?: SpooledInstance; error?: Error }): void => {
-        spoolOutcome.set(marker, outcome);
+        spoolOutcome.set(marker, { ...outcome, stream });
         callback(marker);
       };
       if (stream.failure) return finish({ error: stream.failure });
@@ -180,6 +319,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
         void (async () => {
           const spoolPath = stream.file.replace(/\.part$/, '');
           await fs.promises.rename(stream.file, spoolPath);
+          await syncDirectory(config.spoolDir);
           const spooled: SpooledInstance = {
             spoolPath,
             sopInstanceUid: stream.sopInstanceUid,
@@ -187,6 +327,11 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
             sizeBytes: stream.bytes,
           };
+          const refusal = checkContent(spoolPath);
+          if (refusal) {
+            await setAside(spooled, refusal);
+            return finish({ error: refusal });
+          }
           handlers.onStored(spooled);
           finish({ spooled });
         })().catch((e: Error) => finish({ error: e }));
@@ -203,14 +348,47 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       const response = CStoreResponse.fromRequest(request);
       if (outcome?.spooled) {
         response.setStatus(Status.Success);
+      } else if (outcome?.error instanceof IntakeRefusal) {
+        log.warn('instance refused', { peer: this.peer, status: `0x${outcome.error.status.toString(16)}`, reason: outcome.error.message });
+        response.setStatus(outcome.error.status);
+        response.setErrorComment(outcome.error.message.slice(0, 64));
       } else {
         log.error('instance could not be stored', { error: outcome?.error?.message ?? 'no data' });
         response.setStatus(Status.ProcessingFailure);
         response.setErrorComment('Gateway could not store the instance');
       }
-      settle();
+      this.settleStore(outcome?.stream);
       callback(response);
     }
+  }
+
+  /** Reads the spooled instance (pixel data stays on disk): is it DICOM, and does it name its instance and study? */
+  function checkContent(spoolPath: string): IntakeRefusal | undefined {
+    let parsed;
+    try {
+      parsed = parseInstanceFile(spoolPath);
+    } catch (error) {
+      return new IntakeRefusal(`Cannot understand the data set: ${(error as Error).message}`, STORE_STATUS.cannotUnderstand, true);
+    }
+    try {
+      readIdentity(parsed);
+      return undefined;
+    } catch (error) {
+      return new IntakeRefusal((error as Error).message, STORE_STATUS.doesNotMatchSopClass, true);
+    } finally {
+      parsed.close();
+    }
+  }
+
+  /** A refused instance goes to quarantine with a review-list entry (there is data to show), or is deleted. */
+  async function setAside(spooled: SpooledInstance, refusal: IntakeRefusal): Promise<void> {
+    if (!config.quarantineDir || !handlers.onHeld) {
+      await fs.promises.rm(spooled.spoolPath, { force: true });
+      return;
+    }
+    const target = path.join(config.quarantineDir, path.basename(spooled.spoolPath));
+    await fs.promises.rename(spooled.spoolPath, target);
+    handlers.onHeld({ ...spooled, spoolPath: target }, `Refused at intake: ${refusal.message}`);
   }
 
   const server = new Server(StorageScp as unknown as typeof Scp);
@@ -219,7 +397,8 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     server.once('networkError', (e: Error) => reject(e));
   });
   server.on('networkError', (e: Error) => log.warn('network error', { error: e.message }));
-  server.listen(port);
+  // dcmjs-dimse's own timers stay as a backstop; the idle limit above is the one that acts first.
+  server.listen(port, config.idleTimeoutMs ? { associationTimeout: config.idleTimeoutMs * 2, pduTimeout: config.idleTimeoutMs * 2 } : undefined);
 
   return {
     listening,

@@ -6,12 +6,38 @@ export interface OrthancDestination {
   url: string;
   username: string;
   password: string;
+  /** PEM file of a certificate authority to trust for https, besides the system's. */
+  caFile?: string;
+}
+
+/** A request body: a file, optionally framed by bytes before and after it (a multipart part). */
+export interface RequestBody {
+  file: string;
+  size: number;
+  contentType: string;
+  prefix?: Buffer;
+  suffix?: Buffer;
+}
+
+const caCache = new Map<string, Buffer>();
+/** The CA file's contents, read once; a missing file is a settings problem the technologist can fix. */
+function trustedCa(caFile: string): Buffer {
+  let ca = caCache.get(caFile);
+  if (!ca) {
+    try {
+      ca = fs.readFileSync(caFile);
+    } catch (error) {
+      throw new UploadRejected(`Cannot read the destination's CA file ${caFile} (check destination.caFile in Settings)`, 0, { cause: error });
+    }
+    caCache.set(caFile, ca);
+  }
+  return ca;
 }
 
 /** The research server refused the instance; sending it again unchanged will not help. */
 export class UploadRejected extends Error {
-  constructor(message: string, readonly httpStatus: number) {
-    super(message);
+  constructor(message: string, readonly httpStatus: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'UploadRejected';
   }
 }
@@ -45,7 +71,7 @@ export function orthancRequest(
   destination: OrthancDestination,
   method: string,
   route: string,
-  body?: { file: string; size: number; contentType: string } | { bytes: Buffer; contentType: string },
+  body?: RequestBody | { bytes: Buffer; contentType: string },
   options: { timeoutMs?: number } = {},
 ): Promise<{ status: number; text: string }> {
   const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
@@ -57,10 +83,11 @@ export function orthancRequest(
   }
   if (body) {
     headers['Content-Type'] = body.contentType;
-    headers['Content-Length'] = 'bytes' in body ? body.bytes.length : body.size;
+    headers['Content-Length'] = 'bytes' in body ? body.bytes.length : body.size + (body.prefix?.length ?? 0) + (body.suffix?.length ?? 0);
   }
+  const ca = url.protocol === 'https:' && destination.caFile ? trustedCa(destination.caFile) : undefined;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method, headers, timeout: timeoutMs }, (res) => {
+    const req = client.request(url, { method, headers, timeout: timeoutMs, ...(ca ? { ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -68,31 +95,42 @@ export function orthancRequest(
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code ?? '')) {
+        reject(new UploadRejected(`Research server's certificate is not trusted (${e.code}); set destination.caFile to the site's CA`, 0, { cause: e }));
+        return;
+      }
       const what = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : e.message;
       reject(new DestinationUnavailable(`Research server unreachable at ${url.origin}: ${what}`, { cause: e }));
     });
     if (body && 'bytes' in body) {
       req.end(body.bytes);
     } else if (body) {
+      if (body.prefix) req.write(body.prefix);
       const stream = fs.createReadStream(body.file);
       stream.on('error', (e) => req.destroy(e));
-      stream.pipe(req);
+      stream.pipe(req, { end: !body.suffix });
+      if (body.suffix) stream.on('end', () => req.end(body.suffix));
     } else {
       req.end();
     }
   });
 }
 
-/** Sends one DICOM file to Orthanc's POST /instances and checks Orthanc's answer. */
-export async function storeInOrthanc(destination: OrthancDestination, file: string): Promise<OrthancStoreAnswer> {
-  const size = (await fs.promises.stat(file)).size;
-  const { status, text } = await orthancRequest(destination, 'POST', '/instances', { file, size, contentType: 'application/dicom' });
+/** Transient HTTP answers become DestinationUnavailable (retry), other 4xx UploadRejected (stop, with advice). */
+export function throwForHttpStatus(status: number): void {
   if (status >= 500 || status === 0) throw new DestinationUnavailable(`Research server failed: HTTP ${status}`);
   if (status === 408 || status === 429) throw new DestinationUnavailable(`Research server is busy: HTTP ${status}`);
   if (status >= 400) {
     const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : `HTTP ${status}`;
     throw new UploadRejected(`Research server rejected the upload: ${status} ${reason}${advice(status)}`, status);
   }
+}
+
+/** Sends one DICOM file to Orthanc's POST /instances and checks Orthanc's answer. */
+export async function storeInOrthanc(destination: OrthancDestination, file: string): Promise<OrthancStoreAnswer> {
+  const size = (await fs.promises.stat(file)).size;
+  const { status, text } = await orthancRequest(destination, 'POST', '/instances', { file, size, contentType: 'application/dicom' });
+  throwForHttpStatus(status);
   let answer: OrthancStoreAnswer;
   try {
     answer = JSON.parse(text) as OrthancStoreAnswer;
