@@ -144,6 +144,12 @@ export class JobStore {
         `SELECT sum(size_bytes) AS bytes FROM instances WHERE state IN ('received', 'deidentified', 'uploading', 'failed')`,
       ),
       heldFiles: db.prepare<[], { spool_path: string }>(`SELECT spool_path FROM instances WHERE state = 'held'`),
+      discardHeld: db.prepare(`UPDATE instances SET state = 'discarded', updated_at = @now WHERE id = @id AND state = 'held'`),
+      // Instances waiting for a retry after the research server was away: due now (the technologist knows it is back).
+      retryNow: db.prepare(
+        `UPDATE instances SET next_attempt_at = 0, updated_at = @now
+         WHERE state = 'deidentified' AND attempts > 0 AND (@studyRef IS NULL OR study_ref = @studyRef)`,
+      ),
     };
   }
 
@@ -264,6 +270,16 @@ export class JobStore {
    */
   releaseHeld(id: number): boolean {
     return this.s.releaseHeld.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Discards a held instance from the review list (it is never uploaded); false if it is not held. */
+  discardHeld(id: number): boolean {
+    return this.s.discardHeld.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Makes instances waiting for an upload retry due at once, for one study or all; returns how many. */
+  retryNow(scope: { studyRef?: number } = {}): number {
+    return this.s.retryNow.run({ studyRef: scope.studyRef ?? null, now: new Date().toISOString() }).changes;
   }
 
   markFailed(id: number, error: string): void {
