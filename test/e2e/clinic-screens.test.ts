@@ -1,0 +1,310 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startOrthanc, type OrthancServer } from '../support/orthanc';
+import { startGateway, type GatewayProcess } from '../support/gateway-process';
+import { DEBIAN_PYTHON, generateMammograms, storescu, type ManifestFile } from '../support/dicom-tools';
+import { extractWith7z, parseCsv } from '../support/seven-zip';
+import { ensureRendererBuilt } from '../support/renderer-build';
+import { freePort } from '../support/ports';
+import { run, waitFor } from '../support/processes';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const DOC_SHOTS = path.join(ROOT, 'docs/screenshots');
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const DOCTOR_PASSWORD = 'Radiology-Desk-2026!';
+const EXPORT_PASSWORD = 'Export-Crosswalk-77#';
+
+/** The technologist's and the doctor's screens, driven in Chromium against the headless runner, a real Orthanc and storescu. */
+describe('the clinic\'s screens in a browser', () => {
+  let orthanc: OrthancServer;
+  let gateway: GatewayProcess;
+  let browser: Browser;
+  let page: Page;
+  let dicomPort: number;
+  let files: ManifestFile[];
+  let mammoDir: string;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'clinic-screens-'));
+  const filesOf = (patient: number): string[] => files.filter((f) => f.file.startsWith(`p${patient}_`)).map((f) => path.join(mammoDir, f.file));
+  const shot = async (name: string, alsoDocs = false): Promise<void> => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+    if (alsoDocs) {
+      fs.mkdirSync(DOC_SHOTS, { recursive: true });
+      fs.copyFileSync(path.join(ARTIFACTS, `${name}.png`), path.join(DOC_SHOTS, `${name}.png`));
+    }
+  };
+  const open = async (screen: string): Promise<void> => {
+    await page.click(`nav a[href="#/${screen}"]`);
+    await page.waitForFunction((s) => window.location.hash === `#/${s}`, screen);
+  };
+  const orthancInstances = async (): Promise<number> => (await orthanc.api<string[]>('/instances')).length;
+  const patientName = async (file: string): Promise<string> =>
+    (await run(DEBIAN_PYTHON, ['-c', 'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).PatientName)', file])).stdout.trim();
+
+  beforeAll(async () => {
+    const [server, mammograms, port] = await Promise.all([
+      startOrthanc(),
+      generateMammograms(['--patients', '3', '--studies-per-patient', '1', '--views', '2']),
+      freePort(),
+      ensureRendererBuilt(),
+    ]);
+    orthanc = server;
+    files = mammograms.files;
+    mammoDir = mammograms.dir;
+    dicomPort = port;
+    gateway = await startGateway({
+      site: { code: 'KGH' },
+      intake: { aeTitle: 'DEID_GW', port, allowedCallingAeTitles: [] },
+      destination: { url: orthanc.url, username: orthanc.username, password: orthanc.password },
+    });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true, colorScheme: 'light' });
+    page = await context.newPage();
+    await page.goto(gateway.uiUrl());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    await orthanc?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('refuses a request without the right token, and takes the token out of the address bar', async () => {
+    const base = new URL(gateway.uiUrl()).origin;
+    expect((await fetch(`${base}/api/getStatus`, { method: 'POST', body: '{}' })).status).toBe(401);
+    expect((await fetch(`${base}/api/getStatus`, { method: 'POST', body: '{}', headers: { 'X-Gateway-Token': 'guessed' } })).status).toBe(401);
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${base}/api/events`)).status).toBe(401);
+    expect(page.url()).not.toContain('token=');
+  });
+
+  it('shows a study sent with storescu arriving and completing on Status, live', async () => {
+    await expect.poll(() => page.textContent('[data-testid="intake-ae"]')).toBe('DEID_GW');
+    expect(await page.textContent('[data-testid="intake-port"]')).toBe(String(dicomPort));
+    expect(await page.textContent('[data-testid="today-received"]')).toBe('0');
+    await storescu(dicomPort, filesOf(1));
+    // No reload: the page follows the gateway's events.
+    await page.waitForFunction(() => document.querySelector('[data-testid="today-uploaded"]')?.textContent === '2', undefined, { timeout: 30_000 });
+    expect(await page.textContent('[data-testid="today-received"]')).toBe('2');
+    expect(await page.textContent('[data-testid="today-deidentified"]')).toBe('2');
+    expect(await page.textContent('[data-testid="last-association"]')).toContain('MAMMO_UNIT');
+    await expect.poll(() => page.textContent('[data-testid="destination-reachable"]'), { timeout: 20_000 }).toMatch(/^yes/);
+    expect(await orthancInstances()).toBe(2);
+  });
+
+  it('lists the study on Studies with the local patient name, and shows instances, de-identified header and a thumbnail', async () => {
+    await open('studies');
+    const row = page.locator('[data-testid="study-row"]');
+    await expect.poll(() => row.count()).toBe(1);
+    const family = (await patientName(filesOf(1)[0]!)).split('^')[0]!;
+    expect(await row.first().textContent()).toContain(family);
+    expect(await row.locator('[data-testid="study-state"]').textContent()).toBe('Complete');
+    expect(await row.locator('[data-testid="study-instances"]').textContent()).toBe('2 / 2');
+    const researchId = (await row.locator('a').textContent())!;
+    expect(researchId).toMatch(/^KGH-[0-9A-Z]{8}$/);
+
+    await page.fill('input[type="search"]', family.toLowerCase());
+    await expect.poll(() => page.textContent('#studies-range')).toBe('1–1 of 1');
+    await page.fill('input[type="search"]', 'NOBODY-BY-THIS-NAME');
+    await expect.poll(() => row.count()).toBe(0);
+    await page.fill('input[type="search"]', '');
+    await expect.poll(() => row.count()).toBe(1);
+
+    await row.locator('a').click();
+    await expect.poll(() => page.locator('[data-testid="instance-row"]').count()).toBe(2);
+    const header = page.locator('[data-testid="deid-header"]');
+    await header.waitFor();
+    const headerText = (await header.textContent())!;
+    expect(headerText).toContain('PatientIdentityRemoved');
+    expect(headerText).toContain(researchId);
+    expect(headerText).not.toContain(family);
+    const image = page.locator('[data-testid="preview-image"]');
+    await image.waitFor();
+    expect(await image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await shot('study-detail');
+  });
+
+  it('Settings: a birth-date day is checked next to the field, previewed live, saved, and the next study carries it at Orthanc', async () => {
+    await open('settings');
+    const day = page.getByLabel('Birth date: day written');
+    await day.fill('31');
+    expect(await page.textContent('[data-testid="error-birth-day"]')).toMatch(/Day must be 1–28/);
+    expect(await page.isDisabled('button[type="submit"]')).toBe(true);
+    await day.fill('1');
+    expect(await page.textContent('[data-testid="birth-preview"]')).toBe('1965-07-23 → 1965-07-01');
+    expect(await page.locator('[data-testid="error-birth-day"]').count()).toBe(0);
+    // The saved password is not sent to the page: the field is empty, with a note that one is saved.
+    expect(await page.inputValue('#dest-password')).toBe('');
+    await shot('settings');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.textContent('[data-testid="save-outcome"]')).toMatch(/^Saved\./);
+    const saved = JSON.parse(fs.readFileSync(gateway.settingsFile, 'utf8')) as { deid: { birthDate: { day: number } }; destination: { password: string } };
+    expect(saved.deid.birthDate.day).toBe(1);
+    expect(saved.destination.password).toBe(orthanc.password);
+
+    await storescu(dicomPort, filesOf(2));
+    await waitFor('patient 2 at Orthanc', async () => ((await orthancInstances()) >= 4 ? true : undefined), 30_000, 250);
+    const birth2 = files.find((f) => f.file.startsWith('p2_'))!.birthDate;
+    const birth1 = files.find((f) => f.file.startsWith('p1_'))!.birthDate;
+    const patients = await orthanc.api<Array<{ MainDicomTags: { PatientBirthDate?: string } }>>('/patients?expand');
+    const births = patients.map((p) => p.MainDicomTags.PatientBirthDate);
+    expect(births).toContain(`${birth2.slice(0, 6)}01`);
+    expect(births).toContain(`${birth1.slice(0, 6)}15`);
+  });
+
+  it('shows the research server\'s outage and its reason; once it is back, a refused study is resent from the Resend screen', async () => {
+    await orthanc.stop();
+    await storescu(dicomPort, filesOf(3));
+    await open('studies');
+    const row = page.locator('[data-testid="study-row"]').first();
+    await expect.poll(() => row.locator('[data-testid="study-state"]').textContent(), { timeout: 30_000 }).toBe('Retrying');
+    expect(await row.locator('[data-testid="study-error"]').textContent()).toMatch(/Research server unreachable at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+    await shot('studies-failure');
+    await open('status');
+    await expect.poll(() => page.textContent('[data-testid="destination-reachable"]'), { timeout: 30_000 }).toMatch(/^no — /);
+    expect(await page.textContent('[data-testid="destination-error"]')).toMatch(/connection refused/);
+    await shot('status-failure');
+
+    // A wrong password makes the server refuse: the study ends "failed" (no automatic retry), whatever the backoff timing.
+    await open('settings');
+    await page.fill('#dest-password', 'not-the-research-password');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.textContent('[data-testid="save-outcome"]')).toMatch(/^Saved\. Destination changed/);
+    await orthanc.restart();
+    await open('resend');
+    await page.getByRole('button', { name: /^Resend all failed/ }).click();
+    const failed = page.locator('[data-testid="resend-row"]', { hasText: 'Failed' });
+    await expect.poll(() => failed.count(), { timeout: 30_000 }).toBe(1);
+    expect(await failed.textContent()).toMatch(/401 Unauthorized \(check the user name and password in Settings\)/);
+
+    await open('settings');
+    await page.fill('#dest-password', orthanc.password);
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.textContent('[data-testid="save-outcome"]')).toMatch(/^Saved\./);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.textContent('[data-testid="test-connection-result"]'), { timeout: 20_000 }).toMatch(/^Connection works/);
+    await open('resend');
+    await failed.getByRole('button', { name: /^Resend KGH-/ }).click();
+    await expect.poll(() => page.textContent('[data-testid="resend-outcome"]')).toMatch(/^Study KGH-[0-9A-Z]{8}: 2 instance\(s\) queued/);
+    await shot('resend');
+    await waitFor('patient 3 at Orthanc', async () => ((await orthancInstances()) >= 6 ? true : undefined), 30_000, 250);
+    await open('studies');
+    await expect.poll(() => page.locator('[data-testid="study-row"]').first().locator('[data-testid="study-state"]').textContent(), { timeout: 15_000 }).toBe('Complete');
+  });
+
+  it('Review list: held instances show the reason and a preview; release asks first and uploads, discard removes', async () => {
+    // Two copies of a mammogram that say text is burned into their pixels, as new instances.
+    const marked = [1, 2].map((n) => path.join(scratch, `burned-${n}.dcm`));
+    await run(DEBIAN_PYTHON, ['-c', [
+      'import sys, pydicom, pydicom.uid',
+      'for out in sys.argv[2:]:',
+      '    ds = pydicom.dcmread(sys.argv[1]); ds.BurnedInAnnotation = "YES"',
+      '    ds.SOPInstanceUID = pydicom.uid.generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID',
+      '    ds.save_as(out)',
+    ].join('\n'), filesOf(1)[0]!, ...marked]);
+    await storescu(dicomPort, marked);
+    await open('review');
+    const rows = page.locator('[data-testid="held-row"]');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+    expect(await rows.first().textContent()).toMatch(/Burned-in text/);
+    const image = page.locator('[data-testid="preview-image"]');
+    await image.waitFor();
+    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth > 0)).toBe(true);
+    await shot('review');
+
+    const before = await orthancInstances();
+    await page.getByRole('button', { name: 'Release…' }).click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor();
+    // Cancel first: nothing happens.
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await rows.count()).toBe(2);
+    await page.getByRole('button', { name: 'Release…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Release and upload' }).click();
+    await expect.poll(() => page.textContent('[data-testid="review-outcome"]')).toMatch(/released/);
+    await waitFor('released instance at Orthanc', async () => ((await orthancInstances()) > before ? true : undefined), 30_000, 250);
+
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.getByRole('button', { name: 'Discard…' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Discard' }).click();
+    await page.locator('[data-testid="review-empty"]').waitFor();
+    expect(await orthancInstances()).toBe(before + 1);
+  });
+
+  it('Crosswalk: the doctor sets a password, unlocks, looks up a research ID, exports with progress, and 7-Zip opens the export', async () => {
+    await open('studies');
+    const researchId = (await page.locator('[data-testid="study-row"] a').last().textContent())!;
+    const family = (await patientName(filesOf(1)[0]!)).split('^')[0]!;
+
+    await open('crosswalk');
+    await page.getByLabel('New doctor password').fill(DOCTOR_PASSWORD);
+    await page.getByLabel('Same password again').fill(DOCTOR_PASSWORD);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByLabel('Doctor password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => page.textContent('[data-testid="doctor-message"]')).toMatch(/Wrong doctor password/);
+    await page.getByLabel('Doctor password').fill(DOCTOR_PASSWORD);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.locator('[data-testid="doctor-unlocked"]').waitFor();
+
+    await page.getByLabel('Research ID or research Study UID').fill(researchId);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => page.textContent('[data-testid="lookup-result"]')).toContain(family);
+
+    await page.getByLabel('Password for the export file').fill(EXPORT_PASSWORD);
+    await page.getByLabel('Same password again').fill('Something-else-99!');
+    await page.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => page.textContent('[data-testid="export-error"]')).toMatch(/not the same/);
+    await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
+    // Listen to the same event stream the page gets, to see the export's progress events.
+    const ui = new URL(gateway.uiUrl());
+    const stream = await fetch(`${ui.origin}/api/events?token=${ui.searchParams.get('token')}`);
+    const reader = stream.body!.getReader();
+    let sse = '';
+    void (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        sse += new TextDecoder().decode(value);
+      }
+    })().catch(() => undefined);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    await page.locator('[data-testid="export-done"]').waitFor();
+    expect(await page.textContent('[data-testid="export-done"]')).toMatch(/3 patient\(s\)/);
+    const progress = async () => [...sse.matchAll(/^event: exportProgress\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { rowsWritten: number; rowsTotal: number });
+    await expect.poll(async () => (await progress()).at(-1)).toMatchObject({ rowsWritten: 3, rowsTotal: 3 });
+    await reader.cancel();
+    const zip = path.join(scratch, download.suggestedFilename());
+    await download.saveAs(zip);
+    expect(path.basename(zip)).toMatch(/^crosswalk-KGH-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}\.zip$/);
+    expect((await extractWith7z(zip, 'wrong password')).code).not.toBe(0);
+    const opened = await extractWith7z(zip, EXPORT_PASSWORD);
+    expect(opened.code).toBe(0);
+    const [csv] = [...opened.files.values()];
+    const rows = parseCsv(csv!);
+    expect(rows.slice(1).map((r) => r[0])).toContain(researchId);
+    expect(csv).toContain(family);
+
+    const audit = page.locator('[data-testid="audit-log"]');
+    await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('crosswalk.export');
+    await shot('crosswalk');
+  });
+
+  it('leaves screenshots of Status and Studies for the README, light and dark', async () => {
+    await open('studies');
+    await expect.poll(() => page.locator('[data-testid="study-row"]').count()).toBe(3);
+    await shot('studies', true);
+    await open('status');
+    await expect.poll(() => page.textContent('[data-testid="destination-reachable"]'), { timeout: 20_000 }).toMatch(/^yes/);
+    await shot('status', true);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('status-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+});
