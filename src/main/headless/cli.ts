@@ -23,8 +23,8 @@ const USAGE = `Usage: npm run headless -- [--settings FILE] [--data-dir DIR] [--
                     the environment variable DEID_GATEWAY_DB_KEY takes precedence
   --ui-port N       the screens on http://127.0.0.1:N (default: a free port); the address to open,
                     with its one-time token, is printed at start-up
-  --export-dir DIR  where the doctor's crosswalk exports wait until the screen fetches them
-                    (default: exports beside the data folder)`;
+  --export-dir DIR  where the doctor's crosswalk exports (encrypted) wait until the screen fetches them
+                    (default: exports in the data folder)`;
 
 export function loadSettingsFile(file: string | undefined): GatewaySettings {
   if (!file) return GatewaySettings.parse({});
@@ -82,7 +82,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   const dispatcher = createDispatcher({
     gateway,
     settingsStore: settingsFileStore(values.settings ? path.resolve(values.settings) : undefined),
-    exportDir: path.resolve(values['export-dir'] ?? `${dataDir}-exports`),
+    exportDir: path.resolve(values['export-dir'] ?? path.join(dataDir, 'exports')),
     logger,
   });
   let ui: ApiServer;

@@ -98,6 +98,10 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
   const checkInterval = deps.destinationCheckIntervalMs ?? 15_000;
   const listeners = new Set<(message: ApiEventMessage) => void>();
   const exports = new Map<string, string>();
+  // Exports not fetched before a restart can no longer be asked for (the list is in memory): remove them.
+  for (const name of fs.existsSync(deps.exportDir) ? fs.readdirSync(deps.exportDir) : []) {
+    if (/^crosswalk-.*\.zip$/.test(name)) fs.rmSync(path.join(deps.exportDir, name), { force: true });
+  }
   let lastCheck: (DestinationCheck & { checkedAt: string }) | undefined;
   let checking: Promise<void> | undefined;
 

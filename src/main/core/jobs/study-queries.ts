@@ -141,12 +141,15 @@ export class StudyQueries {
       receivedByHour: db.prepare<[string], { hour: string; n: number }>(
         `SELECT substr(received_at, 1, 13) AS hour, count(*) AS n FROM instances WHERE received_at >= ? GROUP BY hour`,
       ),
-      // An instance's last update is when it reached its present state: uploaded or failed in that hour.
-      settledByHour: db.prepare<[string], { hour: string; state: InstanceState; n: number }>(
-        `SELECT substr(updated_at, 1, 13) AS hour, state, count(*) AS n FROM instances
-         WHERE state IN ('uploaded', 'failed') AND updated_at >= ? GROUP BY hour, state`,
+      // Uploads by their upload time (ms); failures by their last update, which is when they failed.
+      uploadedByHour: db.prepare<[number], { hour: string; n: number }>(
+        `SELECT strftime('%Y-%m-%dT%H', uploaded_at / 1000, 'unixepoch') AS hour, count(*) AS n FROM instances
+         WHERE state = 'uploaded' AND uploaded_at >= ? GROUP BY hour`,
       ),
-      lastUpload: db.prepare<[], { at: string | null }>(`SELECT max(updated_at) AS at FROM instances WHERE state = 'uploaded'`),
+      failedByHour: db.prepare<[string], { hour: string; n: number }>(
+        `SELECT substr(updated_at, 1, 13) AS hour, count(*) AS n FROM instances WHERE state = 'failed' AND updated_at >= ? GROUP BY hour`,
+      ),
+      lastUpload: db.prepare<[], { at: number | null }>(`SELECT max(uploaded_at) AS at FROM instances WHERE state = 'uploaded'`),
       backlog: db.prepare<[], { backlog: number; retrying: number }>(
         `SELECT count(*) AS backlog, coalesce(sum(state IN ('deidentified', 'uploading') AND attempts > 0), 0) AS retrying
          FROM instances WHERE state IN ('received', 'deidentified', 'uploading')`,
@@ -241,16 +244,20 @@ export class StudyQueries {
       const b = buckets.get(r.hour);
       if (b) b.received = r.n;
     }
-    for (const r of this.s.settledByHour.all(since)) {
+    for (const r of this.s.uploadedByHour.all(first.getTime())) {
       const b = buckets.get(r.hour);
-      if (b && r.state === 'uploaded') b.uploaded = r.n;
-      if (b && r.state === 'failed') b.failed = r.n;
+      if (b) b.uploaded = r.n;
+    }
+    for (const r of this.s.failedByHour.all(since)) {
+      const b = buckets.get(r.hour);
+      if (b) b.failed = r.n;
     }
     return [...buckets.values()];
   }
 
   lastUploadAt(): string | undefined {
-    return this.s.lastUpload.get()?.at ?? undefined;
+    const at = this.s.lastUpload.get()?.at;
+    return at ? new Date(at).toISOString() : undefined;
   }
 
   backlog(): { backlog: number; retrying: number; lastError?: string } {
