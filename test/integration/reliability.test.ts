@@ -156,12 +156,12 @@ describe('reliability: every acknowledged instance reaches the research Orthanc 
 
     const sending = storescuConcurrently(port, files, 4);
     await waitFor('first uploads', async () => ((await orthanc.api<string[]>('/instances')).length >= 20 ? true : undefined), 60_000, 50);
-    await orthanc.stop();
+    await orthanc.stop('SIGKILL');
     const reports = await sending;
     const acknowledged = reports.flatMap((r) => r.acknowledged).length;
     // Intake does not depend on the research server: everything is acknowledged while it is away.
     expect(acknowledged).toBe(200);
-    await waitFor('retries while the server is away', () => (/will be retried/.test(gateway.output()) ? true : undefined), 30_000, 100);
+    await waitFor('retries while the server is away', () => (/will be retried/.test(gateway.output()) ? true : undefined), 30_000, 100).catch((e: Error) => { throw new Error(`${e.message}\n${gateway.output().slice(-4000)}`); });
     await new Promise((r) => setTimeout(r, 4000));
     await orthanc.restart();
     const restartedAt = Date.now();

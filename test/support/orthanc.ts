@@ -16,7 +16,8 @@ export interface OrthancServer {
   download(route: string): Promise<Buffer>;
   /** What Orthanc printed so far (for diagnosing a failed test). */
   log(): string;
-  stop(): Promise<void>;
+  /** SIGTERM by default; SIGKILL for an outage that begins at once (a graceful stop goes on serving for a while). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and storage (after stop), e.g. to test an outage. */
   restart(): Promise<void>;
 }
@@ -82,9 +83,9 @@ export async function startOrthanc(options: { username?: string; password?: stri
     async download(route: string) {
       return Buffer.from(await (await request(route)).arrayBuffer());
     },
-    async stop() {
-      if (!child || child.exitCode !== null) return;
-      child.kill('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
       await exited(child);
     },
     async restart() {

@@ -11,8 +11,8 @@ import { JobStore } from '../../src/main/core/jobs';
 function studyWithInstances(db: InstanceType<typeof Database>, jobs: JobStore, n: number): { studyRef: number; ids: number[] } {
   db.prepare(`INSERT INTO patients (research_id, patient_id, issuer, patient_name, birth_date, sex, created_at) VALUES ('S-1', 'P1', '', 'N', '', 'F', 'now')`).run();
   const studyRef = Number(
-    db.prepare(`INSERT INTO studies (patient_ref, study_instance_uid, research_study_uid, accession_number, research_accession_number, study_id, research_study_id, study_date, created_at)
-      VALUES (1, '1.2', '2.25.1', '', 'A', '', 'S', '20250101', 'now')`).run().lastInsertRowid,
+    db.prepare(`INSERT INTO studies (patient_ref, study_uid, research_study_uid, study_date, accession_number, research_accession_number, study_id, research_study_id, modality, created_at)
+      VALUES (1, '1.2', '2.25.1', '20250101', '', 'A', '', 'S', 'MG', 'now')`).run().lastInsertRowid,
   );
   const ids = Array.from({ length: n }, (_, i) => {
     const id = jobs.recordReceived({ sopInstanceUid: `1.2.${i}`, spoolPath: `/spool/${i}`, callingAeTitle: 'MODALITY', sizeBytes: 10 });
@@ -43,6 +43,7 @@ describe('migration 0050: study completion and upload time', () => {
     jobs.markUploaded(ids[1]!, { spool: true, outbox: false });
     jobs.markUploaded(ids[2]!, { spool: false, outbox: false });
     expect(jobs.filesInUse()).toEqual(new Set(['/outbox/0', '/spool/1']));
+    expect(jobs.studyProgress(studyRef).completedAt).not.toBeNull();
     expect(jobs.resendUploadedStudy(studyRef)).toEqual({ queued: 2, missing: 1 });
     expect(jobs.get(ids[0]!)!.state).toBe('deidentified');
     expect(jobs.get(ids[1]!)!.state).toBe('received');

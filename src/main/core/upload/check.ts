@@ -1,5 +1,5 @@
 import type { DestinationCheck, DestinationProblemCode } from '../../../shared/destination-check';
-import { DestinationUnavailable, orthancRequest, type OrthancDestination } from './orthanc';
+import { DestinationUnavailable, UploadRejected, orthancRequest, type OrthancDestination } from './orthanc';
 
 /**
  * The oldest Orthanc the gateway supports. It uses POST /instances (with the "AlreadyStored" answer),
@@ -24,11 +24,14 @@ export function supportsOrthancVersion(version: string, minimum = MINIMUM_ORTHAN
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
 
-function unreachable(error: DestinationUnavailable, destination: OrthancDestination): DestinationCheck {
+/** The request failed before any answer: unreachable, not HTTPS, or a certificate (or CA file) problem. */
+function unreachable(error: DestinationUnavailable | UploadRejected, destination: OrthancDestination): DestinationCheck {
   const code = (error.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (TLS_CODES.test(code)) {
-    return fail('certificate', `The research server's HTTPS certificate is not trusted (${code}): ask the research site for a certificate from a recognised authority, or install their certificate authority on this computer`);
+    return fail('certificate', `The research server's HTTPS certificate is not trusted (${code}): ask the research site for a certificate from a recognised authority, or set their certificate authority's PEM file as destination.caFile in Settings`);
   }
+  // Refused before sending: the configured CA file cannot be read.
+  if (error instanceof UploadRejected) return fail('certificate', error.message);
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return fail('unreachable', `The research server does not speak HTTPS at ${new URL(destination.url).origin}: check the destination URL (https:// or http://, and the port) in Settings`);
   }
@@ -50,7 +53,7 @@ export async function checkDestination(destination: OrthancDestination): Promise
   try {
     system = await ask('GET', '/system');
   } catch (error) {
-    if (error instanceof DestinationUnavailable) return unreachable(error, destination);
+    if (error instanceof DestinationUnavailable || error instanceof UploadRejected) return unreachable(error, destination);
     throw error;
   }
   if (system.status === 401) return fail('unauthorized', 'The research server refused the user name or password (401 Unauthorized): check them in Settings');
@@ -73,7 +76,7 @@ export async function checkDestination(destination: OrthancDestination): Promise
   }
 
   const upload = await ask('POST', '/instances', { bytes: Buffer.alloc(0), contentType: 'application/dicom' }).catch((error: unknown) => error);
-  if (upload instanceof DestinationUnavailable) return unreachable(upload, destination);
+  if (upload instanceof DestinationUnavailable || upload instanceof UploadRejected) return unreachable(upload, destination);
   if (upload instanceof Error) throw upload;
   const { status } = upload as { status: number };
   if (status === 403) return fail('upload-forbidden', 'The research server does not let this account upload (403 Forbidden): ask the research site for a gateway account', { server });

@@ -1,0 +1,25 @@
+// Bundles the desktop shell for Electron: the main process (ESM, our sources bundled, npm packages left to
+// node_modules so the native SQLite module is loaded from outside the asar) and the sandboxed preload (one
+// CommonJS file, as a sandboxed preload cannot load modules).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const common = { bundle: true, platform: 'node', target: 'node22', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+
+await build({
+  ...common,
+  entryPoints: ['src/main/electron/main.ts'],
+  outfile: 'dist/main/electron/main.js',
+  format: 'esm',
+  packages: 'external',
+});
+await build({
+  ...common,
+  entryPoints: ['src/main/preload/preload.ts'],
+  outfile: 'dist/main/preload/preload.cjs',
+  format: 'cjs',
+  external: ['electron'],
+});
+console.log('built dist/main/electron/main.js and dist/main/preload/preload.cjs');

@@ -1,0 +1,79 @@
+import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+
+/**
+ * The renderer is untrusted: no Node, an isolated and sandboxed preload, a strict Content-Security-Policy, no
+ * navigation away from the app, no new windows, no permissions. One place for all of it (Electron's checklist).
+ */
+export const WEB_PREFERENCES = {
+  contextIsolation: true,
+  sandbox: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  nodeIntegrationInSubFrames: false,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  webviewTag: false,
+  spellcheck: false,
+} as const satisfies BrowserWindowConstructorOptions['webPreferences'];
+
+/** Only the app's own files; thumbnails arrive as data: URLs; no remote code, no frames, no plugins. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "frame-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** True when `url` is one of the app's own pages (same file, or the dev server's origin). */
+export function isAppUrl(url: string, appUrl: string): boolean {
+  let target: URL;
+  let app: URL;
+  try {
+    target = new URL(url);
+    app = new URL(appUrl);
+  } catch {
+    return false;
+  }
+  if (app.protocol === 'file:') return target.protocol === 'file:' && target.pathname === app.pathname;
+  return target.origin === app.origin;
+}
+
+/** The IPC sender check: a message counts only from the app's own top-level page in the app's own window. */
+export function isTrustedSender(sender: { url: string; isMainFrame: boolean } | null | undefined, appUrl: string): boolean {
+  return !!sender && sender.isMainFrame && isAppUrl(sender.url, appUrl);
+}
+
+/** Applies the CSP to every response and denies every permission request (camera, notifications from the page…). */
+export function hardenSession(session: Session): void {
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
+}
+
+/** Blocks navigation away from the app, new windows and <webview>s in one window's contents. */
+export function hardenContents(contents: WebContents, appUrl: string, log: (message: string) => void): void {
+  contents.on('will-navigate', (event, url) => {
+    if (isAppUrl(url, appUrl)) return;
+    event.preventDefault();
+    log('blocked navigation away from the app');
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (isAppUrl(url, appUrl)) return;
+    event.preventDefault();
+    log('blocked a redirect away from the app');
+  });
+  contents.setWindowOpenHandler(() => {
+    log('blocked a new window');
+    return { action: 'deny' };
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
