@@ -130,7 +130,7 @@ describe('the clinic\'s screens in a browser', () => {
     await shot('study-detail');
   });
 
-  it('Settings: a birth-date day is checked next to the field, previewed live, saved, and the next study carries it at Orthanc', async () => {
+  it('Settings: a birth-date day is checked next to the field, previewed live, saved with a new DICOM port, and the next study carries it at Orthanc', async () => {
     await open('settings');
     const day = page.getByLabel('Birth date: day written');
     await day.fill('31');
@@ -142,10 +142,16 @@ describe('the clinic\'s screens in a browser', () => {
     // The saved password is not sent to the page: the field is empty, with a note that one is saved.
     expect(await page.inputValue('#dest-password')).toBe('');
     await shot('settings');
+    const oldPort = dicomPort;
+    dicomPort = await freePort();
+    await page.fill('#intake-port', String(dicomPort));
     await page.click('button[type="submit"]');
-    await expect.poll(() => page.textContent('[data-testid="save-outcome"]')).toMatch(/^Saved\./);
-    const saved = JSON.parse(fs.readFileSync(gateway.settingsFile, 'utf8')) as { deid: { birthDate: { day: number } }; destination: { password: string } };
+    await expect.poll(() => page.textContent('[data-testid="save-outcome"]')).toContain(`Saved. DICOM listener restarted: AE title DEID_GW, port ${dicomPort}`);
+    // Applied without a restart: the old port no longer answers.
+    expect((await storescu(oldPort, filesOf(2), { allowFailure: true })).code).not.toBe(0);
+    const saved = JSON.parse(fs.readFileSync(gateway.settingsFile, 'utf8')) as { intake: { port: number }; deid: { birthDate: { day: number } }; destination: { password: string } };
     expect(saved.deid.birthDate.day).toBe(1);
+    expect(saved.intake.port).toBe(dicomPort);
     expect(saved.destination.password).toBe(orthanc.password);
 
     await storescu(dicomPort, filesOf(2));
@@ -222,8 +228,10 @@ describe('the clinic\'s screens in a browser', () => {
     await page.getByRole('button', { name: 'Release…' }).click();
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
-    // Cancel first: nothing happens.
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // The dialog opens on its safe answer, and Escape is "no": nothing happens.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
     expect(await rows.count()).toBe(2);
     await page.getByRole('button', { name: 'Release…' }).click();
     await page.locator('dialog[open]').getByRole('button', { name: 'Release and upload' }).click();
@@ -294,6 +302,22 @@ describe('the clinic\'s screens in a browser', () => {
     const audit = page.locator('[data-testid="audit-log"]');
     await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('crosswalk.export');
     await shot('crosswalk');
+  });
+
+  it('works from the keyboard: Alt+number opens a screen with focus on its title, Tab and Enter open a study', async () => {
+    await page.keyboard.press('Alt+2');
+    await page.waitForFunction(() => window.location.hash === '#/studies');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Studies');
+    await page.locator('[data-testid="study-row"]').first().waitFor();
+    await page.keyboard.press('Tab'); // search
+    await page.keyboard.press('Tab'); // state filter
+    await page.keyboard.press('Tab'); // the first study's research ID
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^KGH-[0-9A-Z]{8}$/);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /^#\/studies\/\d+$/.test(window.location.hash));
+    await page.locator('[data-testid="instance-row"]').first().waitFor();
+    await page.keyboard.press('Alt+1');
+    await page.waitForFunction(() => window.location.hash === '#/status');
   });
 
   it('leaves screenshots of Status and Studies for the README, light and dark', async () => {

@@ -95,7 +95,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
   const { gateway, settingsStore, logger } = deps;
   const log = logger.child('api');
   const now = deps.now ?? (() => new Date());
-  const checkInterval = deps.destinationCheckIntervalMs ?? 15_000;
+  const checkInterval = deps.destinationCheckIntervalMs ?? 30_000;
   const listeners = new Set<(message: ApiEventMessage) => void>();
   const exports = new Map<string, string>();
   // Exports not fetched before a restart can no longer be asked for (the list is in memory): remove them.
