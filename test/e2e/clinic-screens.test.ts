@@ -28,6 +28,8 @@ describe('the clinic\'s screens in a browser', () => {
   let dicomPort: number;
   let files: ManifestFile[];
   let mammoDir: string;
+  // Every API answer the page received, by method, to check where a patient's identity travels.
+  const answers: Array<Promise<{ method: string; body: string }>> = [];
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'clinic-screens-'));
   const filesOf = (patient: number): string[] => files.filter((f) => f.file.startsWith(`p${patient}_`)).map((f) => path.join(mammoDir, f.file));
   const shot = async (name: string, alsoDocs = false): Promise<void> => {
@@ -65,6 +67,11 @@ describe('the clinic\'s screens in a browser', () => {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true, colorScheme: 'light' });
     page = await context.newPage();
+    page.on('response', (res) => {
+      const method = /\/api\/(\w+)$/.exec(new URL(res.url()).pathname)?.[1];
+      // POST only: the event stream (GET /api/events) never ends.
+      if (method && res.request().method() === 'POST') answers.push(res.text().then((body) => ({ method, body }), () => ({ method, body: '' })));
+    });
     await page.goto(gateway.uiUrl());
   });
 
@@ -318,6 +325,23 @@ describe('the clinic\'s screens in a browser', () => {
     await page.locator('[data-testid="instance-row"]').first().waitFor();
     await page.keyboard.press('Alt+1');
     await page.waitForFunction(() => window.location.hash === '#/status');
+    // The port saved in Settings earlier is the one Status reports.
+    await expect.poll(() => page.textContent('[data-testid="intake-port"]')).toBe(String(dicomPort));
+  });
+
+  it('sends a patient\'s name or ID only to the Studies screen and the doctor\'s look-up', async () => {
+    const identities = new Set<string>();
+    for (const f of files) {
+      const [patientId] = f.patientKey.split('|');
+      identities.add(patientId!);
+      identities.add((await patientName(path.join(mammoDir, f.file))).split('^')[0]!);
+    }
+    const received = await Promise.all(answers);
+    expect([...new Set(received.map((a) => a.method))]).toEqual(expect.arrayContaining(['getStatus', 'listStudies', 'getStudy', 'getInstanceHeader', 'getInstancePreview', 'getSettings', 'listHeld', 'listAudit', 'crosswalkLookup']));
+    const allowed = new Set(['listStudies', 'getStudy', 'crosswalkLookup']);
+    const carrying = received.filter((a) => [...identities].some((id) => a.body.includes(id))).map((a) => a.method);
+    expect(carrying.length).toBeGreaterThan(0);
+    expect(carrying.filter((m) => !allowed.has(m))).toEqual([]);
   });
 
   it('leaves screenshots of Status and Studies for the README, light and dark', async () => {
