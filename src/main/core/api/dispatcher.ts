@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   api, isMethodName, type ApiError, type ApiEventMessage, type ApiEvents, type ApiResult, type EventName, type MethodName,
-  type MethodOutput, type ParsedInput, type SettingsView, type StatusSnapshot,
+  type InstancePreview, type MethodOutput, type ParsedInput, type SettingsView, type StatusSnapshot,
 } from '../../../shared/api';
 import type { GatewaySettings } from '../../../shared/settings';
 import type { DestinationCheck } from '../../../shared/destination-check';
@@ -103,6 +103,10 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     if (/^crosswalk-.*\.zip$/.test(name)) fs.rmSync(path.join(deps.exportDir, name), { force: true });
   }
   let lastCheck: (DestinationCheck & { checkedAt: string }) | undefined;
+  // Rendering a full-size mammogram takes a few hundred ms on this thread: one at a time, and each kept a while.
+  const previews = new Map<string, Promise<InstancePreview>>();
+  let rendering: Promise<unknown> = Promise.resolve();
+  const MAX_PREVIEWS = 200;
   let checking: Promise<void> | undefined;
 
   const emit = <E extends EventName>(event: E, payload: ApiEvents[E]): void => {
@@ -202,13 +206,24 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       const source = held ? 'original' : 'deidentified';
       if (!file) return { instanceId, available: false, reason: 'Not de-identified yet' };
       if (!fs.existsSync(file)) return { instanceId, available: false, reason: 'The file is no longer on this computer (deleted after upload when its retention ended)' };
-      try {
-        const t = await renderThumbnail(file, maxSize);
-        return { instanceId, available: true, image: `data:image/png;base64,${t.png.toString('base64')}`, width: t.width, height: t.height, source };
-      } catch (error) {
-        if (error instanceof PreviewUnavailable) return { instanceId, available: false, reason: error.message };
-        throw error;
+      const cacheKey = `${file}:${fs.statSync(file).mtimeMs}:${maxSize}`;
+      let preview = previews.get(cacheKey);
+      if (!preview) {
+        preview = rendering.then(async (): Promise<InstancePreview> => {
+          try {
+            const t = await renderThumbnail(file, maxSize);
+            return { instanceId, available: true, image: `data:image/png;base64,${t.png.toString('base64')}`, width: t.width, height: t.height, source };
+          } catch (error) {
+            if (error instanceof PreviewUnavailable) return { instanceId, available: false, reason: error.message };
+            throw error;
+          }
+        });
+        rendering = preview.catch(() => undefined);
+        previews.set(cacheKey, preview);
+        preview.catch(() => previews.delete(cacheKey));
+        if (previews.size > MAX_PREVIEWS) previews.delete(previews.keys().next().value!);
       }
+      return preview;
     },
     listHeld: (page) => gateway.queries().held(page),
     releaseHeld({ instanceId }) {
