@@ -134,7 +134,6 @@ export interface SaveSettingsResult {
 export interface DoctorState {
   passwordSet: boolean;
   unlocked: boolean;
-  sessionExpiresAt?: string;
 }
 
 export interface CrosswalkStudyView {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startOrthanc, type OrthancServer } from '../support/orthanc';
 import { startGateway, type GatewayProcess } from '../support/gateway-process';
-import { DEBIAN_PYTHON, generateMammograms, storescu, type ManifestFile } from '../support/dicom-tools';
+import { DEBIAN_PYTHON, echoscu, generateMammograms, storescu, type ManifestFile } from '../support/dicom-tools';
 import { extractWith7z, parseCsv } from '../support/seven-zip';
 import { ensureRendererBuilt } from '../support/renderer-build';
 import { freePort } from '../support/ports';
@@ -209,6 +209,20 @@ describe('the clinic\'s screens in a browser', () => {
     await waitFor('patient 3 at Orthanc', async () => ((await orthancInstances()) >= 6 ? true : undefined), 30_000, 250);
     await open('studies');
     await expect.poll(() => page.locator('[data-testid="study-row"]').first().locator('[data-testid="study-state"]').textContent(), { timeout: 15_000 }).toBe('Complete');
+
+    // A completed study sent again, from the de-identified copies retention keeps: Orthanc already has it, nothing doubles.
+    await open('resend');
+    const complete = page.locator('[data-testid="resend-row"]', { hasText: 'Complete' }).first();
+    await complete.getByRole('button', { name: /^Send again KGH-/ }).click();
+    await expect.poll(() => page.textContent('[data-testid="resend-outcome"]')).toMatch(/: 2 instance\(s\) queued/);
+    await expect.poll(() => complete.textContent(), { timeout: 15_000 }).toMatch(/2 \/ 2\s*Complete/);
+    expect(await orthancInstances()).toBe(6);
+  });
+
+  it('shows on Status an association it rejected, and why', async () => {
+    await echoscu(dicomPort, { calledAe: 'WRONG_AE' });
+    await open('status');
+    await expect.poll(() => page.textContent('[data-testid="last-association"]')).toMatch(/from MAMMO_UNIT — rejected: called AE title WRONG_AE is not DEID_GW$/);
   });
 
   it('Review list: held instances show the reason and a preview; release asks first and uploads, discard removes', async () => {
