@@ -141,15 +141,15 @@ export class StudyQueries {
       receivedByHour: db.prepare<[string], { hour: string; n: number }>(
         `SELECT substr(received_at, 1, 13) AS hour, count(*) AS n FROM instances WHERE received_at >= ? GROUP BY hour`,
       ),
-      // Uploads by their upload time (ms); failures by their last update, which is when they failed.
+      // Uploads by their upload time (ms; set only while uploaded, a resend clears it); failures by their last update.
       uploadedByHour: db.prepare<[number], { hour: string; n: number }>(
         `SELECT strftime('%Y-%m-%dT%H', uploaded_at / 1000, 'unixepoch') AS hour, count(*) AS n FROM instances
-         WHERE state = 'uploaded' AND uploaded_at >= ? GROUP BY hour`,
+         WHERE uploaded_at IS NOT NULL AND uploaded_at >= ? GROUP BY hour`,
       ),
       failedByHour: db.prepare<[string], { hour: string; n: number }>(
         `SELECT substr(updated_at, 1, 13) AS hour, count(*) AS n FROM instances WHERE state = 'failed' AND updated_at >= ? GROUP BY hour`,
       ),
-      lastUpload: db.prepare<[], { at: number | null }>(`SELECT max(uploaded_at) AS at FROM instances WHERE state = 'uploaded'`),
+      lastUpload: db.prepare<[], { at: number | null }>(`SELECT max(uploaded_at) AS at FROM instances WHERE uploaded_at IS NOT NULL`),
       backlog: db.prepare<[], { backlog: number; retrying: number }>(
         `SELECT count(*) AS backlog, coalesce(sum(state IN ('deidentified', 'uploading') AND attempts > 0), 0) AS retrying
          FROM instances WHERE state IN ('received', 'deidentified', 'uploading')`,
