@@ -137,6 +137,17 @@ describe('the screens\' API dispatcher', () => {
     }
   });
 
+  it('applies two saves made at the same moment one after the other: the listener ends on the last port', async () => {
+    const { settings } = await valueOf<SettingsView>('getSettings', {});
+    const [first, second] = [await freePort(), await freePort()];
+    const results = await Promise.all([first, second].map((p) => call('saveSettings', { settings: { ...settings, intake: { ...settings.intake, port: p } } })));
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(gateway.intakeStatus().port).toBe(second);
+    expect(await echoes(second)).toBe(true);
+    expect(await echoes(first)).toBe(false);
+    expect((JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as GatewaySettings).intake.port).toBe(second);
+  });
+
   it('pages and searches tens of thousands of studies quickly', async () => {
     // Seeded straight into the database (the gateway keeps running on it), as 40,000 studies would take long to send.
     const db = openDatabase(path.join(dataDir, 'gateway.db'), databaseKey);

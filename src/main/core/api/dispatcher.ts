@@ -107,6 +107,8 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
   const previews = new Map<string, Promise<InstancePreview>>();
   let rendering: Promise<unknown> = Promise.resolve();
   const MAX_PREVIEWS = 200;
+  // Saves one after another: two screens saving at once must not restart the listener over each other.
+  let saving: Promise<unknown> = Promise.resolve();
   let checking: Promise<void> | undefined;
 
   const emit = <E extends EventName>(event: E, payload: ApiEvents[E]): void => {
@@ -143,6 +145,36 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     const key = gateway.queries().studyKeyOf(researchStudyUid);
     if (key === undefined) throw new NotFound('No study with this research Study Instance UID on this gateway');
     return key;
+  };
+
+  const saveSettings = async ({ settings, clearDestinationPassword }: ParsedInput<'saveSettings'>): Promise<MethodOutput<'saveSettings'>> => {
+    if (!settingsStore.canSave) throw new Refused('The gateway was started without a settings file (--settings): there is nowhere to save changes');
+    const previous = gateway.settings();
+    const next: GatewaySettings = structuredClone(settings);
+    // An empty password field means "unchanged": the screens never see the saved password.
+    if (next.destination && next.destination.password === '' && !clearDestinationPassword && previous.destination?.password) {
+      next.destination.password = previous.destination.password;
+    }
+    let outcome: { applied: string[]; needsRestart: string[] };
+    try {
+      outcome = await gateway.applySettings(next);
+    } catch (error) {
+      audit('settings.change', `not applied: ${(error as Error).message}`, 'failure');
+      throw new Refused((error as Error).message, { cause: error });
+    }
+    try {
+      await settingsStore.save(next);
+    } catch (error) {
+      // Not saved: go back to what the file says, so a restart brings no surprise.
+      await gateway.applySettings(previous).catch(() => undefined);
+      throw new Refused(`The settings could not be saved, nothing changed: ${(error as Error).message}`, { cause: error });
+    }
+    const changed = sectionsChanged(previous, next);
+    audit('settings.change', changed.length ? `changed: ${changed.join(', ')}` : 'saved unchanged');
+    log.info(`settings saved${changed.length ? `: ${changed.join(', ')} changed` : ' (unchanged)'}`);
+    refreshCheck(true);
+    emit('settings', { savedAt: now().toISOString() });
+    return { view: settingsView(next, true), ...outcome };
   };
 
   const handlers: Handlers = {
@@ -251,34 +283,10 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       return { queued, missing: 0 };
     },
     getSettings: () => settingsView(gateway.settings(), settingsStore.canSave),
-    async saveSettings({ settings, clearDestinationPassword }) {
-      if (!settingsStore.canSave) throw new Refused('The gateway was started without a settings file (--settings): there is nowhere to save changes');
-      const previous = gateway.settings();
-      const next: GatewaySettings = structuredClone(settings);
-      // An empty password field means "unchanged": the screens never see the saved password.
-      if (next.destination && next.destination.password === '' && !clearDestinationPassword && previous.destination?.password) {
-        next.destination.password = previous.destination.password;
-      }
-      let outcome: { applied: string[]; needsRestart: string[] };
-      try {
-        outcome = await gateway.applySettings(next);
-      } catch (error) {
-        audit('settings.change', `not applied: ${(error as Error).message}`, 'failure');
-        throw new Refused((error as Error).message, { cause: error });
-      }
-      try {
-        await settingsStore.save(next);
-      } catch (error) {
-        // Not saved: go back to what the file says, so a restart brings no surprise.
-        await gateway.applySettings(previous).catch(() => undefined);
-        throw new Refused(`The settings could not be saved, nothing changed: ${(error as Error).message}`, { cause: error });
-      }
-      const changed = sectionsChanged(previous, next);
-      audit('settings.change', changed.length ? `changed: ${changed.join(', ')}` : 'saved unchanged');
-      log.info(`settings saved${changed.length ? `: ${changed.join(', ')} changed` : ' (unchanged)'}`);
-      refreshCheck(true);
-      emit('settings', { savedAt: now().toISOString() });
-      return { view: settingsView(next, true), ...outcome };
+    saveSettings(input) {
+      const next = saving.then(() => saveSettings(input));
+      saving = next.catch(() => undefined);
+      return next;
     },
     async testDestination({ destination }) {
       const saved = gateway.settings().destination;
