@@ -236,6 +236,7 @@ export const api = {
   doctorSetPassword: method<DoctorState>()(z.strictObject({ password: z.string().max(1000), confirmation: z.string().max(1000) })),
   doctorUnlock: method<{ token: string; expiresAt: string }>()(z.strictObject({ password: z.string().max(1000) })),
   doctorLock: method<DoctorState>()(z.strictObject({ token: doctorToken })),
+  doctorChangePassword: method<DoctorState>()(z.strictObject({ token: doctorToken, password: z.string().max(1000), confirmation: z.string().max(1000) })),
   crosswalkLookup: method<{ found: CrosswalkPatientView | null }>()(
     z.strictObject({ token: doctorToken, researchId: z.string().trim().min(1, 'Type a research ID').max(64) }),
   ),
@@ -254,6 +255,10 @@ export const api = {
     z.strictObject({ token: doctorToken, exportId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) }),
   ),
   listAudit: method<{ total: number; entries: AuditEntryView[] }>()(z.strictObject(page)),
+  /** Walks the audit log's hash chain: is every past entry as it was written? */
+  verifyAudit: method<{ ok: boolean; entries: number; problem?: string }>()(empty),
+  /** The whole audit log with its hashes, to keep a copy elsewhere (CSV or JSON text). */
+  exportAudit: method<{ fileName: string; text: string }>()(z.strictObject({ format: z.enum(['csv', 'json']).default('csv') })),
 } as const;
 
 export type Api = typeof api;

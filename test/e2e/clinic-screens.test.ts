@@ -323,6 +323,29 @@ describe('the clinic\'s screens in a browser', () => {
     const audit = page.locator('[data-testid="audit-log"]');
     await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('crosswalk.export');
     await shot('crosswalk');
+
+    // The audit log checks its own chain, and saves a copy with its hashes.
+    await page.getByRole('button', { name: 'Check the audit log' }).click();
+    await expect.poll(() => page.textContent('[data-testid="audit-verdict"]')).toMatch(/^Intact: all \d+ entries are as they were written\.$/);
+    const [auditDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as CSV' }).click()]);
+    const auditFile = path.join(scratch, auditDownload.suggestedFilename());
+    await auditDownload.saveAs(auditFile);
+    const auditCsv = fs.readFileSync(auditFile, 'utf8');
+    expect(auditCsv.split('\r\n')[0]).toBe('id,at,actor,action,outcome,detail,prevHash,hash');
+    expect(auditCsv).toContain('crosswalk.export');
+    expect(auditCsv).not.toContain(family);
+
+    // A new doctor password replaces the old one: after locking, only the new one unlocks.
+    const newPassword = 'Mammography-Desk-2027?';
+    await page.getByRole('button', { name: 'Change the doctor password…' }).click();
+    await page.getByLabel('New doctor password').fill(newPassword);
+    await page.getByLabel('New password again').fill(newPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Change password' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await page.getByLabel('Doctor password').fill(newPassword);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.locator('[data-testid="doctor-unlocked"]').waitFor();
   });
 
   it('works from the keyboard: Alt+number opens a screen with focus on its title, Tab and Enter open a study', async () => {

@@ -18,7 +18,16 @@ function newExportId(): string {
 
 function saveBlob(fileName: string, base64: string): void {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }));
+  saveFile(fileName, new Blob([bytes], { type: 'application/zip' }));
+}
+
+function saveText(fileName: string, text: string, type: string): void {
+  saveFile(fileName, new Blob([text], { type }));
+}
+
+/** Lets the browser save a file the gateway made (the export, the audit log). */
+function saveFile(fileName: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;
@@ -32,9 +41,32 @@ function AuditLog() {
   const api = useApi();
   const [offset, setOffset] = useState(0);
   const { data, error } = useLive(() => api.listAudit({ offset, limit: 25 }), [offset], { everyMs: 10_000 });
+  const [verdict, setVerdict] = useState<string | undefined>(undefined);
+  const verify = async (): Promise<void> => {
+    try {
+      const r = await api.verifyAudit({});
+      setVerdict(r.ok ? `Intact: all ${r.entries} entries are as they were written.` : `Tampered with: ${r.problem ?? 'the chain is broken'}.`);
+    } catch (e) {
+      setVerdict(errorText(e));
+    }
+  };
+  const download = async (format: 'csv' | 'json'): Promise<void> => {
+    try {
+      const r = await api.exportAudit({ format });
+      saveText(r.fileName, r.text, format === 'csv' ? 'text/csv' : 'application/json');
+    } catch (e) {
+      setVerdict(errorText(e));
+    }
+  };
   return (
     <section aria-labelledby="audit-title">
       <h2 id="audit-title">Audit log</h2>
+      <p className="actions left">
+        <button type="button" onClick={() => void verify()}>Check the audit log</button>
+        <button type="button" onClick={() => void download('csv')}>Save as CSV</button>
+        <button type="button" onClick={() => void download('json')}>Save as JSON</button>
+        <span role="status" data-testid="audit-verdict">{verdict}</span>
+      </p>
       {error && <p className="error">{error}</p>}
       <table className="grid compact" data-testid="audit-log">
         <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead>
@@ -74,6 +106,7 @@ export function CrosswalkScreen() {
   const [exported, setExported] = useState<CrosswalkExportResult | undefined>(undefined);
   const [exportError, setExportError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [changing, setChanging] = useState(false);
 
   const refresh = (t = token): void => void api.doctorState({ token: t }).then(setState, (e: unknown) => setMessage(errorText(e)));
   useEffect(() => refresh(), []);
@@ -153,8 +186,17 @@ export function CrosswalkScreen() {
         <>
           <p data-testid="doctor-unlocked">
             Unlocked until {formatTime(expiresAt)}.{' '}
-            <button type="button" onClick={() => void run(async () => { setState(await api.doctorLock({ token })); setToken(undefined); setFound(undefined); })}>Lock now</button>
+            <button type="button" onClick={() => void run(async () => { setState(await api.doctorLock({ token })); setToken(undefined); setFound(undefined); })}>Lock now</button>{' '}
+            <button type="button" onClick={() => setChanging(!changing)} aria-expanded={changing}>Change the doctor password…</button>
           </p>
+          {changing && (
+            <form className="card narrow" onSubmit={(e) => { e.preventDefault(); void run(async () => { setState(await api.doctorChangePassword({ token, password, confirmation: again })); setPassword(''); setAgain(''); setChanging(false); setMessage(undefined); }); }}>
+              <h2>Change the doctor password</h2>
+              <div className="field"><label htmlFor="dp-change">New doctor password</label><input id="dp-change" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} /></div>
+              <div className="field"><label htmlFor="dp-change-again">New password again</label><input id="dp-change-again" type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} /></div>
+              <button type="submit" className="primary" disabled={busy}>Change password</button>
+            </form>
+          )}
           <div className="cards">
             <form className="card" onSubmit={(e) => { e.preventDefault(); void run(async () => setFound((await api.crosswalkLookup({ token, researchId: lookupId })).found)); }}>
               <h2>Look up</h2>

@@ -306,6 +306,11 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       const session = await gateway.doctor().unlock(password);
       return { token: session.token, expiresAt: session.expiresAt.toISOString() };
     },
+    async doctorChangePassword({ token, password, confirmation }) {
+      const doctor = gateway.doctor();
+      await doctor.changePassword(token, password, confirmation);
+      return { passwordSet: true, unlocked: doctor.isUnlocked(token) };
+    },
     doctorLock({ token }) {
       const doctor = gateway.doctor();
       doctor.lock(token);
@@ -355,6 +360,15 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       await fs.promises.rm(file, { force: true });
       gateway.audit().append({ actor: 'doctor', action: 'crosswalk.export.fetch', outcome: 'success', detail: path.basename(file) });
       return { fileName: path.basename(file), base64 };
+    },
+    verifyAudit() {
+      const result = gateway.audit().verify();
+      return { ok: result.ok, entries: result.entries, problem: result.problem };
+    },
+    exportAudit({ format }) {
+      const text = gateway.audit().export(format);
+      gateway.audit().append({ actor: 'technologist', action: 'audit.export', outcome: 'success', detail: format });
+      return { fileName: `audit-${gateway.settings().site.code}-${now().toISOString().slice(0, 10)}.${format}`, text };
     },
     listAudit({ offset, limit }) {
       const log = gateway.audit();
