@@ -10,6 +10,15 @@ import {
   PIXEL_DATA,
 } from '../dicom';
 import type { ByteSource } from '../dicom/source';
+import type { Tag } from '../dicom';
+
+/** What the policy keeps on purpose: values found only there are not evidence of a leak. */
+export interface RetainedByPolicy {
+  /** True for an attribute the profile with its options keeps unchanged (Retain UIDs, Device or Institution Identity…). */
+  keepsAttribute?(tag: Tag): boolean;
+  /** The birth date rule leaves this birth date as it was (born on the day the rule writes). */
+  birthDateUnchanged?: boolean;
+}
 
 /** Attributes whose values identify the patient, the people around them or the place (PS3.15 E.1-1 D/Z/X rows). */
 const IDENTIFYING_KEYWORDS = new Set([
@@ -38,7 +47,7 @@ const WELL_KNOWN_UID = /^1\.2\.840\.10008\./;
  * identifying attributes above, every instance/series/study/frame UID (anything but well-known DICOM UIDs
  * and class UIDs), and the birth date in its usual spellings.
  */
-export function identifyingValuesOf(original: DicomDataset): IdentifyingValue[] {
+export function identifyingValuesOf(original: DicomDataset, retained: RetainedByPolicy = {}): IdentifyingValue[] {
   const values = new Map<string, IdentifyingValue>();
   const kept = new Set<string>();
   const add = (v: string): void => {
@@ -53,7 +62,7 @@ export function identifyingValuesOf(original: DicomDataset): IdentifyingValue[] 
         e.items.forEach((item) => walk(item, charset));
         continue;
       }
-      if (!e.value || !TEXT_VRS.has(e.vr)) continue;
+      if (!e.value || !TEXT_VRS.has(e.vr) || retained.keepsAttribute?.(e.tag)) continue;
       const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
       if (!text) continue;
       const keyword = keywordOf(e.tag) ?? '';
@@ -63,7 +72,7 @@ export function identifyingValuesOf(original: DicomDataset): IdentifyingValue[] 
         for (const part of text.split('\\')) add(part);
       } else if (e.vr === 'UI' && !/ClassUID$|TransferSyntaxUID$|^CodingSchemeUID$|^ImplementationClassUID$/.test(keyword)) {
         for (const uid of text.split('\\')) if (!WELL_KNOWN_UID.test(uid) && uid.length > 8) add(uid);
-      } else if (keyword === 'PatientBirthDate' && /^\d{8}$/.test(text)) {
+      } else if (keyword === 'PatientBirthDate' && /^\d{8}$/.test(text) && !retained.birthDateUnchanged) {
         add(text);
         add(`${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}`);
         add(`${text.slice(6)}/${text.slice(4, 6)}/${text.slice(0, 4)}`);
