@@ -272,8 +272,10 @@ export class Pipeline {
       else if (check.status === 'unverifiable') result.unverifiable += 1;
       else if (check.status === 'mismatch') {
         result.mismatched += 1;
-        this.deps.jobs.failDelivered(instance.id, `${check.reason}: ask the research site to delete that copy, then resend`);
-        this.emit({ instanceId: instance.id, state: 'failed', error: check.reason });
+        const reason = `${check.reason}: ask the research site to delete that copy, then resend`;
+        this.deps.jobs.failDelivered(instance.id, reason);
+        this.log.error(`instance ${instance.id} delivery re-check: the research server holds it in another form`, { reason });
+        this.emit({ instanceId: instance.id, state: 'failed', error: reason });
       } else {
         const state = this.deps.jobs.requeueMissing(instance.id, NO_COPY_LEFT);
         if (state === 'failed') result.missing += 1;
