@@ -216,7 +216,6 @@ export class Pipeline {
         // A resend, a retry or an upload cut short may already have reached the server: never a second copy.
         const check = await confirmDelivery(destination, { ...expected, serverInstanceId: undefined });
         if (check.status === 'present') {
-          this.log.info(`instance ${job.id} already present at the research server: not uploaded again`, { confirmation: check.confirmation });
           return await this.delivered(job, { serverInstanceId: check.serverInstanceId, confirmation: `already present (${check.confirmation})`, md5: expected.md5 });
         }
       }
@@ -250,7 +249,8 @@ export class Pipeline {
     const { spoolHours, outboxHours } = this.deps.settings().retention;
     const kept = { spool: spoolHours > 0, outbox: outboxHours > 0 };
     const { studyCompleted } = this.deps.jobs.markUploaded(job.id, kept, delivery);
-    this.log.info(`instance ${job.id} delivered`, { confirmation: delivery.confirmation });
+    if (delivery.confirmation.startsWith('already present')) this.log.info(`instance ${job.id} already present at the research server: not uploaded again`, { confirmation: delivery.confirmation });
+    else this.log.info(`instance ${job.id} uploaded and confirmed at the research server`, { confirmation: delivery.confirmation });
     this.emit({ instanceId: job.id, state: 'uploaded', delivery: delivery.confirmation });
     if (studyCompleted && job.studyRef !== null) this.log.info(`study ${job.studyRef} complete: every instance delivered`);
     await this.applyRetention(job, kept);
