@@ -80,7 +80,7 @@ describe('trust but verify: residual check before upload, delivery confirmed aft
     // Nothing of the held instance reached the research server.
     expect((await sopUidsAt(orthanc)).size).toBe(3);
 
-    const heldStudy = studiesOf(events).find((u) => gateway.studyProgress(u)?.withheld === 1);
+    const heldStudy = held.researchStudyUid;
     const progress = gateway.studyProgress(heldStudy!)!;
     expect(progress).toMatchObject({ received: 2, deidentified: 1, delivered: 1, withheld: 1, residualPhiHolds: 1, complete: false, completedAt: null });
     const other = studiesOf(events).find((u) => u !== heldStudy)!;

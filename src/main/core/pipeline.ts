@@ -365,7 +365,9 @@ export class Pipeline {
       }
     } else this.deps.jobs.markHeld(job.id, reason, detail);
     this.log.warn(`instance ${job.id} held for review`, { reason });
-    this.emit({ instanceId: job.id, state: 'held', error: reason });
+    // With its study where known, so a study view can show which study is missing an instance.
+    const researchStudyUid = detail.studyRef === undefined ? undefined : this.deps.jobs.researchStudyUidOf(detail.studyRef);
+    this.emit({ instanceId: job.id, state: 'held', error: reason, ...(researchStudyUid ? { researchStudyUid } : {}) });
   }
 
   private fail(job: InstanceJob, reason: string): void {
