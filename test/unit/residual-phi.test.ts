@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeInstance, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
+import { encodeInstance, parseInstanceBuffer, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
+import { BufferSource } from '../../src/main/core/dicom/source';
+import { EXPLICIT_LE, baseDataset } from '../support/deid-harness';
 import { deidentifyDataset, readIdentity } from '../../src/main/core/deid';
 import { Crosswalk } from '../../src/main/core/crosswalk';
 import { openDatabase } from '../../src/main/core/store';
@@ -123,5 +125,28 @@ describe('residual-PHI check on every output file', () => {
     const dayKept = GatewaySettings.parse({ deid: { birthDate: { keep: 'month', day: 1 } } }).deid;
     expect(checkOutputFile(await deidentify(written, (ds) => ds.set(birth, reread.dataset.get(birth))), reread.dataset, dayKept).map((f) => f.path)).toEqual(['PatientBirthDate']);
     reread.close();
+  });
+
+  it('matches a name component only as a whole word, and a number only where no digit adjoins it', () => {
+    const original = baseDataset([textElement(tagOf('PatientName'), 'PN', 'Mary^Smith-Jones'), textElement(tagOf('PatientID'), 'LO', '4711')]);
+    // Only the name and the ID: this synthetic output keeps the original's study and series UIDs.
+    const identifying = identifyingValuesOf(original).filter((v) => !v.value.startsWith('1.2.'));
+    expect(identifying).toEqual(expect.arrayContaining([
+      { value: 'Mary', wholeToken: true, digitBounded: false },
+      { value: '4711', wholeToken: false, digitBounded: true },
+    ]));
+    const file = (description: string, uid: string) => {
+      const ds = baseDataset([textElement(tagOf('StudyDescription'), 'LO', description), textElement(tagOf('SOPInstanceUID'), 'UI', uid)]);
+      const bytes = Buffer.concat(encodeInstance({ dataset: ds, syntax: EXPLICIT_LE, source: new BufferSource(Buffer.alloc(0)), sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2', sopInstanceUid: uid }) as Buffer[]);
+      const parsed = parseInstanceBuffer(bytes);
+      const found = findResidualPhi(parsed, identifying).map((f) => f.path);
+      parsed.close();
+      return found;
+    };
+    // "MARY" inside "SUMMARY", "4711" inside a random 2.25 UID: neither is the patient's.
+    expect(file('SUMMARY', '2.25.3947112')).toEqual([]);
+    expect(file('Screening for mary', '2.25.1')).toEqual(['StudyDescription']);
+    expect(file('ID:4711', '2.25.1')).toEqual(['StudyDescription']);
+    expect(file('Smith-Jones', '2.25.1')).toEqual(['StudyDescription']);
   });
 });

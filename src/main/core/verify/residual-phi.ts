@@ -34,8 +34,13 @@ const IDENTIFYING_KEYWORDS = new Set([
 /** The values a de-identified instance must not contain: taken from its original, with where they came from. */
 export interface IdentifyingValue {
   value: string;
-  /** Short values are matched only as whole tokens (a 2-letter name must not hit every "LI" in the file). */
+  /**
+   * Matched only as a whole token: short values (a 2-letter name must not hit every "LI" in the file) and name
+   * components ("MARY" must not hit "SUMMARY").
+   */
   wholeToken: boolean;
+  /** A number: matched only where no digit adjoins it, so a short patient ID is not found inside a random 2.25 UID. */
+  digitBounded?: boolean;
 }
 
 // Placeholders (an earlier anonymizer's, or the gateway's own dummy value) identify no one.
@@ -55,10 +60,13 @@ const MAKER_OR_CODE = /^(Manufacturer|ManufacturerModelName|CodeValue|CodingSche
 export function identifyingValuesOf(original: DicomDataset, retained: RetainedByPolicy = {}): IdentifyingValue[] {
   const values = new Map<string, IdentifyingValue>();
   const kept = new Set<string>();
-  const add = (v: string): void => {
+  const add = (v: string, nameComponent = false): void => {
     const value = v.trim();
     if (value.length < 2 || /^\d{1,3}$/.test(value) || PLACEHOLDERS.has(value.toUpperCase())) return;
-    values.set(value.toUpperCase(), { value, wholeToken: value.length < 4 });
+    const key = value.toUpperCase();
+    // The same text as an ID and as a name component: the stricter (substring) match wins.
+    const wholeToken = value.length < 4 || (nameComponent && values.get(key)?.wholeToken !== false);
+    values.set(key, { value, wholeToken, digitBounded: /^\d+$/.test(value) });
   };
   const walk = (ds: DicomDataset, inherited: string[]): void => {
     const charset = specificCharacterSetOf(ds, inherited);
@@ -76,7 +84,7 @@ export function identifyingValuesOf(original: DicomDataset, retained: RetainedBy
       const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
       if (!text) continue;
       if (e.vr === 'PN') {
-        for (const part of text.split(/[\\^=]/)) add(part);
+        for (const part of text.split(/[\\^=]/)) add(part, true);
       } else if (IDENTIFYING_KEYWORDS.has(keyword)) {
         for (const part of text.split('\\')) add(part);
       } else if (e.vr === 'UI' && !NOT_INSTANCE_UID.test(keyword)) {
@@ -106,10 +114,19 @@ export interface ResidualFinding {
 interface Needle {
   text: string;
   wholeToken: boolean;
+  digitBounded: boolean;
 }
 
 function matches(haystack: string, n: Needle): boolean {
   const needle = n.text;
+  if (n.digitBounded && !n.wholeToken) {
+    let at = haystack.indexOf(needle);
+    while (at >= 0) {
+      if (!/[0-9]/.test(haystack[at - 1] ?? ' ') && !/[0-9]/.test(haystack[at + needle.length] ?? ' ')) return true;
+      at = haystack.indexOf(needle, at + 1);
+    }
+    return false;
+  }
   if (!n.wholeToken) return haystack.includes(needle);
   let at = haystack.indexOf(needle);
   while (at >= 0) {
@@ -126,7 +143,7 @@ function matches(haystack: string, n: Needle): boolean {
  * character set) and its raw bytes outside pixel data for any identifying value of the original.
  */
 export function findResidualPhi(output: ParsedInstance, identifying: IdentifyingValue[]): ResidualFinding[] {
-  const needles: Needle[] = identifying.map((v) => ({ text: v.value.toUpperCase(), wholeToken: v.wholeToken }));
+  const needles: Needle[] = identifying.map((v) => ({ text: v.value.toUpperCase(), wholeToken: v.wholeToken, digitBounded: v.digitBounded ?? false }));
   const hit = (text: string): boolean => needles.some((n) => matches(text, n));
   const findings = new Map<string, ResidualFinding>();
   const walk = (ds: DicomDataset, inherited: string[], prefix: string): void => {
