@@ -101,7 +101,8 @@ const first = (item: DicomJson[number] | undefined, tag: string): unknown => ite
 
 /** DICOMweb QIDO-RS (PS3.18 §10.6) for the instance within its study, by SOP Instance UID. */
 async function confirmWithQido(destination: OrthancDestination, expected: ExpectedInstance): Promise<DeliveryCheck> {
-  const route = `/studies/${expected.studyInstanceUid}/instances?SOPInstanceUID=${expected.sopInstanceUid}&includefield=00020010`;
+  // No includefield: asking for an attribute outside the server's index may make it read the stored file.
+  const route = `/studies/${expected.studyInstanceUid}/instances?SOPInstanceUID=${expected.sopInstanceUid}`;
   const answer = await get(destination, 'GET', route);
   // 204 No Content: nothing matched (an empty study is not an error for QIDO).
   if (answer.status === 204 || answer.status === 404) return { status: 'missing' };
@@ -115,7 +116,8 @@ async function confirmWithQido(destination: OrthancDestination, expected: Expect
   const item = items.find((i) => first(i, '00080018') === expected.sopInstanceUid);
   if (!item) return { status: 'missing' };
   const compared = ['SOP Instance UID', 'Study Instance UID'];
-  const syntax = first(item, '00020010');
+  // Transfer Syntax UID, or Available Transfer Syntax UID: some servers return one (Orthanc 1.10 neither).
+  const syntax = first(item, '00020010') ?? first(item, '00083002');
   if (typeof syntax === 'string' && expected.transferSyntaxUid !== undefined) {
     if (syntax !== expected.transferSyntaxUid) return { status: 'mismatch', reason: `Research server holds this instance in another transfer syntax (${syntax}, sent ${expected.transferSyntaxUid})` };
     compared.push('transfer syntax');
