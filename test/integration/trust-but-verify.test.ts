@@ -87,7 +87,7 @@ describe('trust but verify: residual check before upload, delivery confirmed aft
     expect(gateway.studyProgress(other)).toMatchObject({ received: 2, deidentified: 2, delivered: 2, withheld: 0, complete: true });
   });
 
-  it('confirms each delivery at Orthanc by SOP Instance UID, size, MD5 and transfer syntax; an instance deleted at the research side is found missing by recheckDelivery and sent again', async () => {
+  it('confirms each delivery at Orthanc by SOP Instance UID, transfer syntax, size and MD5; an instance deleted at the research side is found missing by recheckDelivery and sent again', async () => {
     const [orthanc, set, port] = await Promise.all([startOrthanc(), generateMammograms([...SMALL, '--seed', '1313']), freePort()]);
     cleanup.push(() => orthanc.stop());
     const { gateway, events } = await inProcessGateway({ intake: { port }, destination: { url: orthanc.url, username: orthanc.username, password: orthanc.password } });
@@ -95,7 +95,7 @@ describe('trust but verify: residual check before upload, delivery confirmed aft
     await storescu(port, set.files.map((f) => path.join(set.dir, f.file)));
     await waitFor('all delivered', () => (gateway.counts().uploaded === set.files.length ? true : undefined), 30_000, 100);
     const deliveries = events.filter((e) => e.state === 'uploaded').map((e) => e.delivery);
-    expect(deliveries).toEqual(Array(set.files.length).fill('Orthanc REST: SOP Instance UID, size, MD5, transfer syntax'));
+    expect(deliveries).toEqual(Array(set.files.length).fill('Orthanc REST: SOP Instance UID, transfer syntax, size, MD5'));
 
     expect(await gateway.recheckDelivery()).toEqual({ checked: 4, present: 4, unverifiable: 0, requeued: 0, missing: 0, mismatched: 0 });
     // The research site loses one instance.
@@ -149,7 +149,7 @@ describe('trust but verify: residual check before upload, delivery confirmed aft
     expect(gateway.resendStudy(study!)).toEqual({ queued: set.files.length, missing: 0 });
     await waitFor('resend settled', () => (gateway.studyProgress(study!)?.complete ? true : undefined), 30_000, 100);
     const resent = events.slice(before).filter((e) => e.state === 'uploaded');
-    expect(resent.map((e) => e.delivery)).toEqual(Array(set.files.length).fill('already present (Orthanc REST: SOP Instance UID, size, MD5, transfer syntax)'));
+    expect(resent.map((e) => e.delivery)).toEqual(Array(set.files.length).fill('already present (Orthanc REST: SOP Instance UID, transfer syntax, size, MD5)'));
     expect(uploads()).toBe(delivered);
     expect(log()).toMatch(/already present at the research server: not uploaded again/);
   });

@@ -81,6 +81,11 @@ async function confirmInOrthanc(destination: OrthancDestination, expected: Expec
     return answer.text.trim();
   };
   const [size, md5, syntax] = await Promise.all([fact('/attachments/dicom/size'), fact('/attachments/dicom/md5'), fact('/metadata/TransferSyntax')]);
+  // The transfer syntax first: a server that transcodes on arrival changes size and MD5 too, and this says why.
+  if (expected.transferSyntaxUid !== undefined && syntax !== undefined) {
+    if (syntax !== expected.transferSyntaxUid) return { status: 'mismatch', reason: `Research server holds this instance in another transfer syntax (${syntax}, sent ${expected.transferSyntaxUid})` };
+    compared.push('transfer syntax');
+  }
   if (expected.sizeBytes !== undefined && size !== undefined) {
     if (Number(size) !== expected.sizeBytes) return { status: 'mismatch', reason: `Research server holds this instance with a different size (${size} bytes, sent ${expected.sizeBytes})` };
     compared.push('size');
@@ -88,10 +93,6 @@ async function confirmInOrthanc(destination: OrthancDestination, expected: Expec
   if (expected.md5 !== undefined && md5 !== undefined) {
     if (md5.toLowerCase() !== expected.md5.toLowerCase()) return { status: 'mismatch', reason: 'Research server holds a different file under this SOP Instance UID (MD5 differs)' };
     compared.push('MD5');
-  }
-  if (expected.transferSyntaxUid !== undefined && syntax !== undefined) {
-    if (syntax !== expected.transferSyntaxUid) return { status: 'mismatch', reason: `Research server holds this instance in another transfer syntax (${syntax}, sent ${expected.transferSyntaxUid})` };
-    compared.push('transfer syntax');
   }
   return { status: 'present', serverInstanceId: id, confirmation: `Orthanc REST: ${compared.join(', ')}` };
 }
