@@ -29,6 +29,8 @@ local GATEWAY_GET = {
   '/instances/' .. ID .. '/metadata/[A-Za-z]+',
   '/instances/' .. ID .. '/attachments/dicom/md5',
   '/instances/' .. ID .. '/attachments/dicom/size',
+  -- DICOMweb's delivery check: QIDO-RS for instances of a study the gateway names by its (random 2.25.) UID.
+  '/dicom%-web/studies/[0-9.]+/instances',
 }
 local GATEWAY_POST = {
   '/instances',                      -- Orthanc's REST upload

@@ -11,6 +11,17 @@ import { migrations } from '../../src/main/core/store/migrations';
 import { DeidSettings } from '../../src/shared/settings';
 import { PYDICOM_TEST_FILES, generateMammograms, inspectDicom, type Inspection, type ManifestFile } from '../support/dicom-tools';
 import { findLeaks, identifyingValuesOf } from '../support/leaks';
+import { checkOutputFile } from '../../src/main/core/verify';
+
+/** The gateway's own residual check, as the pipeline runs it before every upload, on one output against its input. */
+function residualFindings(input: string, output: string, settings: DeidSettings): string[] {
+  const original = parseInstanceFile(input);
+  try {
+    return checkOutputFile(output, original.dataset, settings).map((f) => f.path);
+  } finally {
+    original.close();
+  }
+}
 
 const CHARSET_FILES = path.join(PYDICOM_TEST_FILES, '..', 'charset_files');
 
@@ -120,6 +131,13 @@ describe('no identifying value of the input appears anywhere in the de-identifie
     expect(checked).toBeGreaterThan(200);
   });
 
+  it('passes the residual check the gateway runs before upload on every output, with zero hits', () => {
+    const accepted = pydicom.filter((o) => o.output);
+    const hits = accepted.map((o) => [path.basename(o.input), residualFindings(o.input, o.output!, settings)] as const).filter(([, f]) => f.length > 0);
+    expect(hits).toEqual([]);
+    expect(accepted.length).toBeGreaterThanOrEqual(70);
+  });
+
   it('keeps the Specific Character Set and writes cleaned descriptors that read back in it', () => {
     for (const o of pydicom.filter((x) => x.output && x.input.startsWith(CHARSET_FILES))) {
       const input = inputs[o.input];
@@ -158,6 +176,11 @@ describe('generated mammograms: PHI in private tags, nested sequences, comments 
       const identifying = f.phi.filter((v) => v !== ethnicGroup);
       expect(findLeaks(fs.readFileSync(o.output!), outputs[o.output!]!, identifying), f.file).toEqual([]);
     }
+  });
+
+  it('passes the residual check the gateway runs before upload on every mammogram, with zero hits', () => {
+    const settings = DeidSettings.parse({ studyDates: { keep: 'shift' } });
+    for (const f of mammograms.files) expect(residualFindings(path.join(mammograms.dir, f.file), outcomes.get(f.file)!.output!, settings), f.file).toEqual([]);
   });
 
   it('points every reference (Source Image, Referenced Image, Referenced Study) at the new UIDs, across series and studies', () => {

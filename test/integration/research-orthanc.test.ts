@@ -91,6 +91,11 @@ describe('research Orthanc with the shipped configuration: gateways upload only,
     expect(syntax.status).toBe(200);
     expect(syntax.body.toString()).toBe('1.2.840.10008.1.2.1');
     expect((await orthanc.request(gateway, 'GET', `/instances/${ct.ID}/attachments/dicom/md5`)).status).toBe(200);
+    // DICOMweb's check: QIDO-RS for the instance within a study the gateway names by UID (listing studies stays refused).
+    const studyUid = (await orthanc.request(orthanc.accounts.admin, 'GET', `/instances/${ct.ID}/simplified-tags`)).json<{ StudyInstanceUID: string }>().StudyInstanceUID;
+    const qido = await orthanc.request(gateway, 'GET', `/dicom-web/studies/${studyUid}/instances?SOPInstanceUID=${sopInstanceUid}`, undefined, { Accept: 'application/dicom+json' });
+    expect(qido.status).toBe(200);
+    expect(qido.json<Array<Record<string, { Value: string[] }>>>()[0]?.['00080018']?.Value[0]).toBe(sopInstanceUid);
   });
 
   it('refuses a gateway account deleting, modifying, anonymizing or running scripts', async () => {

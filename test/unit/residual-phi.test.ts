@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeInstance, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
+import { encodeInstance, parseInstanceBuffer, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
+import { BufferSource } from '../../src/main/core/dicom/source';
+import { EXPLICIT_LE, baseDataset } from '../support/deid-harness';
 import { deidentifyDataset, readIdentity } from '../../src/main/core/deid';
 import { Crosswalk } from '../../src/main/core/crosswalk';
 import { openDatabase } from '../../src/main/core/store';
 import { GatewaySettings } from '../../src/shared/settings';
-import { findResidualPhi, identifyingValuesOf } from '../../src/main/core/verify';
+import { checkOutputFile, findResidualPhi, identifyingValuesOf } from '../../src/main/core/verify';
 import { PYDICOM_TEST_FILES, generateMammograms } from '../support/dicom-tools';
 
 const settings = GatewaySettings.parse({});
@@ -16,13 +18,13 @@ const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'residual-'));
 const crosswalk = new Crosswalk(openDatabase(path.join(outDir, 'gateway.db'), crypto.randomBytes(32).toString('hex')), 'TST');
 
 /** De-identifies one file in-process, optionally tampering with the result first, and returns the output path. */
-async function deidentify(input: string, tamper?: (ds: Map<number, unknown>) => void): Promise<string> {
+async function deidentify(input: string, tamper?: (ds: Map<number, unknown>) => void, deid = settings.deid): Promise<string> {
   const parsed = parseInstanceFile(input);
   const identity = readIdentity(parsed);
   const patient = crosswalk.linkPatient(identity);
   const study = crosswalk.linkStudy(patient, identity);
   const result = deidentifyDataset(parsed.dataset, identity, {
-    settings: settings.deid, researchId: patient.researchId, researchAccessionNumber: study.researchAccessionNumber,
+    settings: deid, researchId: patient.researchId, researchAccessionNumber: study.researchAccessionNumber,
     researchStudyId: study.researchStudyId, mapUid: (u) => crosswalk.mapUid(u),
   });
   tamper?.(result.dataset as Map<number, unknown>);
@@ -96,5 +98,55 @@ describe('residual-PHI check on every output file', () => {
       ds.set(0x00291010, { tag: 0x00291010, vr: 'OB', value: Buffer.from(`xx${id}xx`) });
     });
     expect(check(input, output).findings.map((f) => f.path).sort()).toEqual(['(0029,1010)', 'AnatomicRegionSequence[0].CodeMeaning']);
+  });
+
+  it('does not count what the policy keeps on purpose: original UIDs under Retain UIDs, device identity under its option', async () => {
+    const input = mammograms[0]!;
+    const original = parseInstanceFile(input);
+    const retaining = GatewaySettings.parse({ deid: { retainUids: true, retainDeviceIdentity: true } }).deid;
+    const output = await deidentify(input, undefined, retaining);
+    expect(checkOutputFile(output, original.dataset, retaining)).toEqual([]);
+    // The same output judged by the normal policy: the kept UIDs are leaks.
+    expect(checkOutputFile(output, original.dataset, settings.deid).map((f) => f.path)).toContain('SOPInstanceUID');
+    original.close();
+  });
+
+  it('does not count a birth date its rule leaves as it was (born on the 15th), but does count one it should have changed', async () => {
+    const input = mammograms[1]!;
+    const original = parseInstanceFile(input);
+    const birth = tagOf('PatientBirthDate');
+    const born = (original.dataset.get(birth)!.value!.toString('latin1').trim()).slice(0, 6);
+    original.dataset.set(birth, textElement(birth, 'DA', `${born}15`));
+    const written = path.join(outDir, 'born-15th.dcm');
+    await writePieces(written, encodeInstance({ dataset: original.dataset, syntax: original.syntax, source: original.source, sopClassUid: readIdentity(original).sopClassUid, sopInstanceUid: readIdentity(original).sopInstanceUid }), original.syntax.deflated ? undefined : input, original.source);
+    original.close();
+    const reread = parseInstanceFile(written);
+    expect(checkOutputFile(await deidentify(written), reread.dataset, settings.deid)).toEqual([]);
+    const dayKept = GatewaySettings.parse({ deid: { birthDate: { keep: 'month', day: 1 } } }).deid;
+    expect(checkOutputFile(await deidentify(written, (ds) => ds.set(birth, reread.dataset.get(birth))), reread.dataset, dayKept).map((f) => f.path)).toEqual(['PatientBirthDate']);
+    reread.close();
+  });
+
+  it('matches a name component only as a whole word, and a number only where no digit adjoins it', () => {
+    const original = baseDataset([textElement(tagOf('PatientName'), 'PN', 'Mary^Smith-Jones'), textElement(tagOf('PatientID'), 'LO', '4711')]);
+    // Only the name and the ID: this synthetic output keeps the original's study and series UIDs.
+    const identifying = identifyingValuesOf(original).filter((v) => !v.value.startsWith('1.2.'));
+    expect(identifying).toEqual(expect.arrayContaining([
+      { value: 'Mary', wholeToken: true, digitBounded: false },
+      { value: '4711', wholeToken: false, digitBounded: true },
+    ]));
+    const file = (description: string, uid: string) => {
+      const ds = baseDataset([textElement(tagOf('StudyDescription'), 'LO', description), textElement(tagOf('SOPInstanceUID'), 'UI', uid)]);
+      const bytes = Buffer.concat(encodeInstance({ dataset: ds, syntax: EXPLICIT_LE, source: new BufferSource(Buffer.alloc(0)), sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2', sopInstanceUid: uid }) as Buffer[]);
+      const parsed = parseInstanceBuffer(bytes);
+      const found = findResidualPhi(parsed, identifying).map((f) => f.path);
+      parsed.close();
+      return found;
+    };
+    // "MARY" inside "SUMMARY", "4711" inside a random 2.25 UID: neither is the patient's.
+    expect(file('SUMMARY', '2.25.3947112')).toEqual([]);
+    expect(file('Screening for mary', '2.25.1')).toEqual(['StudyDescription']);
+    expect(file('ID:4711', '2.25.1')).toEqual(['StudyDescription']);
+    expect(file('Smith-Jones', '2.25.1')).toEqual(['StudyDescription']);
   });
 });

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { GatewaySettings } from '../../shared/settings';
-import type { InstanceCounts, InstanceEvent } from '../../shared/domain';
+import type { DeliveryRecheck, InstanceCounts, InstanceEvent, StudyProgress } from '../../shared/domain';
 import type { Logger } from './log';
 import { openDatabase, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
-import { Pipeline, removeOrphanFiles, finishQuarantineMoves } from './pipeline';
+import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
@@ -21,6 +21,8 @@ export interface GatewayOptions {
   /** 64 hex characters; the database is encrypted with it. Supplied by the host (keychain, env, key file). */
   databaseKey: string;
   logger: Logger;
+  /** Tests only (a deliberately weakened profile); the hosts never set it, and no setting reaches it. */
+  testHooks?: { alterOutput?: PipelineDeps['alterOutputForTest'] };
 }
 
 export interface Gateway {
@@ -41,8 +43,16 @@ export interface Gateway {
   resendFailed(scope?: { instanceId?: number; researchStudyUid?: string }): number;
   /** Sends a completed study again from the files retention keeps; `missing` could not be re-sent (files deleted). */
   resendStudy(researchStudyUid: string): { queued: number; missing: number };
-  /** Where a study stands: instances per state, and when it was completed (all uploaded). */
-  studyProgress(researchStudyUid: string): { counts: InstanceCounts; completedAt: string | null } | undefined;
+  /**
+   * Where a study stands: instances per state; received / de-identified / delivered; withheld ones; and when it
+   * was completed (every instance received for it delivered).
+   */
+  studyProgress(researchStudyUid: string): StudyProgress | undefined;
+  /**
+   * Asks the research server again about delivered instances (one study's, or all): one it no longer holds is
+   * queued again from the kept outbox copy or original, or failed with a reason when neither is left.
+   */
+  recheckDelivery(researchStudyUid?: string): Promise<DeliveryRecheck>;
   /** Makes uploads waiting for a retry (research server was away) due now: a study's, or all. Returns how many. */
   retryNow(researchStudyUid?: string): number;
   /** Discards a held instance from the review list: never uploaded, its file deleted; false if it is not held. */
@@ -118,7 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const interrupted = jobs.recoverInterruptedUploads();
       if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, quarantineDir, logger, events });
+      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -271,6 +281,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (!jobs) throw new Error('Gateway not started');
       const studyRef = jobs.studyRefOf(researchStudyUid);
       return studyRef === undefined ? undefined : jobs.studyProgress(studyRef);
+    },
+    async recheckDelivery(researchStudyUid) {
+      if (!jobs || !pipeline) throw new Error('Gateway not started');
+      const studyRef = researchStudyUid === undefined ? undefined : jobs.studyRefOf(researchStudyUid);
+      if (researchStudyUid !== undefined && studyRef === undefined) return { checked: 0, present: 0, unverifiable: 0, requeued: 0, missing: 0, mismatched: 0 };
+      return pipeline.recheckDelivery(studyRef);
     },
     on: (event, listener) => void events.on(event, listener),
     off: (event, listener) => void events.off(event, listener),

@@ -1,14 +1,16 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { GatewaySettings } from '../../shared/settings';
-import type { InstanceEvent } from '../../shared/domain';
+import type { DeliveryRecheck, InstanceEvent } from '../../shared/domain';
 import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
-import type { JobStore, InstanceJob } from './jobs';
-import { parseInstanceFile, encodeInstance, writePieces } from './dicom';
-import { readIdentity, deidentifyDataset, burnedInTextRisk } from './deid';
-import { sendToDestination, DestinationUnavailable } from './upload';
+import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
+import { parseInstanceFile, encodeInstance, writePieces, stringValue, tagOf, type DicomDataset, type ParsedInstance } from './dicom';
+import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
+import { uploadInstance, confirmDelivery, DestinationUnavailable, type ExpectedInstance } from './upload';
+import { checkOutputFile } from './verify';
 
 const DEID_CONCURRENCY = 2;
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -28,7 +30,15 @@ export interface PipelineDeps {
   quarantineDir?: string;
   logger: Logger;
   events: EventEmitter;
+  /**
+   * Tests only: changes the de-identified dataset before it is written, standing in for a defective profile so
+   * the residual check can be seen to catch it. No setting reaches it.
+   */
+  alterOutputForTest?: (output: DicomDataset, original: DicomDataset) => void;
 }
+
+/** Why a delivery cannot be repeated from here: no file left to send. */
+const NO_COPY_LEFT = 'The research server does not hold this instance and no copy of it is left here (retention): send the study again from the modality or PACS';
 
 /**
  * Moves each job from the spool through de-identification to the outbox, and from the outbox
@@ -99,8 +109,20 @@ export class Pipeline {
     this.deps.events.emit('instance', event);
   }
 
+  /** The study a held instance belongs to, where its identity can be read, so the study shows it is missing one. */
+  private studyRefFor(parsed: ParsedInstance): number | undefined {
+    try {
+      const identity = readIdentity(parsed);
+      return this.deps.crosswalk.linkStudy(this.deps.crosswalk.linkPatient(identity), identity).studyRef;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async deidentify(job: InstanceJob): Promise<void> {
     const { jobs, crosswalk } = this.deps;
+    // Named by job, so re-processing after a crash overwrites rather than duplicates.
+    const outboxPath = path.join(this.deps.outboxDir, `${job.id}.dcm`);
     let parsed;
     try {
       parsed = parseInstanceFile(job.spoolPath);
@@ -111,7 +133,7 @@ export class Pipeline {
       const deid = this.deps.settings().deid;
       // Text written into the pixels is beyond the profile: held until a technologist has looked and released it.
       const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities);
-      if (risk) return this.hold(job, risk);
+      if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
       const patient = crosswalk.linkPatient(identity);
       const study = crosswalk.linkStudy(patient, identity);
@@ -124,6 +146,7 @@ export class Pipeline {
         mapUid: (uid) => crosswalk.mapUid(uid),
         dateShiftDays: deid.studyDates.keep === 'shift' ? crosswalk.dateShiftDays(patient, deid.studyDates.maxShiftDays) : undefined,
       });
+      this.deps.alterOutputForTest?.(result.dataset, parsed.dataset);
       const pieces = encodeInstance({
         dataset: result.dataset,
         syntax: parsed.syntax,
@@ -131,18 +154,54 @@ export class Pipeline {
         sopClassUid: result.sopClassUid,
         sopInstanceUid: result.sopInstanceUid,
       });
-      // Named by job, so re-processing after a crash overwrites rather than duplicates.
-      const outboxPath = path.join(this.deps.outboxDir, `${job.id}.dcm`);
       await writePieces(outboxPath, pieces, parsed.syntax.deflated ? undefined : job.spoolPath, parsed.source);
-      jobs.markDeidentified(job.id, { studyRef: study.studyRef, outboxPath, researchSopInstanceUid: result.sopInstanceUid });
+      // The file as written is what leaves, so that is what is checked; any hit is a defect of the profile.
+      const findings = checkOutputFile(outboxPath, parsed.dataset, deid);
+      if (findings.length > 0) {
+        await fs.promises.rm(outboxPath, { force: true });
+        const paths = findings.map((f) => f.path);
+        this.log.error(`profile defect: instance ${job.id} still carries identifying data of its original after de-identification`, { attributes: paths });
+        return this.hold(job, `Residual identifying data in the de-identified file at ${paths.join(', ')} (a de-identification profile defect; nothing was sent)`, {
+          studyRef: study.studyRef,
+          residualPaths: paths,
+        });
+      }
+      const policy = deidPolicy(deid, this.deps.settings().site.code);
+      jobs.markDeidentified(job.id, {
+        studyRef: study.studyRef,
+        outboxPath,
+        researchSopInstanceUid: result.sopInstanceUid,
+        researchSeriesInstanceUid: stringValue(result.dataset, tagOf('SeriesInstanceUID')),
+        transferSyntaxUid: parsed.syntax.uid,
+        outputSizeBytes: (await fs.promises.stat(outboxPath)).size,
+        policy,
+      });
       this.log.info(`instance ${job.id} de-identified`, { researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
       this.emit({ instanceId: job.id, state: 'deidentified', researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
     } catch (error) {
       // Never a partially de-identified file out: the instance waits in the review list with the reason.
+      await fs.promises.rm(outboxPath, { force: true });
       this.hold(job, `De-identification failed: ${(error as Error).message}`);
     } finally {
       parsed.close();
     }
+  }
+
+  /** What the server must hold for this instance: the UIDs, and the output file's size, MD5 and transfer syntax. */
+  private async expectedOf(job: InstanceJob | DeliveredInstance, withMd5: boolean): Promise<ExpectedInstance> {
+    const studyUid = 'researchStudyUid' in job ? job.researchStudyUid : job.studyRef === null ? undefined : this.deps.jobs.researchStudyUidOf(job.studyRef);
+    const outboxPath = 'outboxPath' in job ? job.outboxPath : null;
+    const stat = outboxPath ? await fs.promises.stat(outboxPath).catch(() => undefined) : undefined;
+    const md5 = withMd5 && stat && outboxPath ? await md5Of(outboxPath) : (job.outputMd5 ?? undefined);
+    return {
+      sopInstanceUid: job.researchSopInstanceUid ?? '',
+      studyInstanceUid: studyUid ?? '',
+      seriesInstanceUid: job.researchSeriesInstanceUid ?? undefined,
+      transferSyntaxUid: job.transferSyntaxUid ?? undefined,
+      sizeBytes: stat?.size ?? job.outputSizeBytes ?? undefined,
+      md5,
+      serverInstanceId: job.serverInstanceId ?? undefined,
+    };
   }
 
   private async upload(job: InstanceJob): Promise<void> {
@@ -151,14 +210,28 @@ export class Pipeline {
     try {
       this.deps.jobs.markUploading(job.id);
       this.emit({ instanceId: job.id, state: 'uploading' });
-      const answer = await sendToDestination(destination, job.outboxPath);
-      const { spoolHours, outboxHours } = this.deps.settings().retention;
-      const kept = { spool: spoolHours > 0, outbox: outboxHours > 0 };
-      const { studyCompleted } = this.deps.jobs.markUploaded(job.id, kept);
-      this.log.info(`instance ${job.id} uploaded`, { destinationStatus: answer });
-      this.emit({ instanceId: job.id, state: 'uploaded' });
-      if (studyCompleted && job.studyRef !== null) this.log.info(`study ${job.studyRef} complete: every instance uploaded`);
-      await this.applyRetention(job, kept);
+      // Orthanc exposes the stored file's MD5; the other destinations do not, so it is not computed for them.
+      const expected = await this.expectedOf(job, destination.type === 'orthanc-rest');
+      if (job.confirmBeforeUpload) {
+        // A resend, a retry or an upload cut short may already have reached the server: never a second copy.
+        const check = await confirmDelivery(destination, { ...expected, serverInstanceId: undefined });
+        if (check.status === 'present') {
+          return await this.delivered(job, { serverInstanceId: check.serverInstanceId, confirmation: `already present (${check.confirmation})`, md5: expected.md5 });
+        }
+      }
+      if (!fs.existsSync(job.outboxPath)) return this.fail(job, NO_COPY_LEFT);
+      const answer = await uploadInstance(destination, job.outboxPath);
+      const check = await confirmDelivery(destination, { ...expected, serverInstanceId: answer.serverInstanceId });
+      if (check.status === 'missing') {
+        return this.fail(job, `Research server answered "${answer.status}" but does not hold the instance when asked (check the research server's storage and filters)`);
+      }
+      if (check.status === 'mismatch') return this.fail(job, `${check.reason}: ask the research site to delete that copy, then resend`);
+      if (check.status === 'unverifiable') this.log.warn(`instance ${job.id}: delivery recorded on the ${check.confirmation}`);
+      await this.delivered(job, {
+        serverInstanceId: check.status === 'present' ? check.serverInstanceId : answer.serverInstanceId,
+        confirmation: check.confirmation,
+        md5: expected.md5,
+      });
     } catch (error) {
       if (error instanceof DestinationUnavailable) {
         const delay = retryDelayMs(job.attempts);
@@ -169,6 +242,50 @@ export class Pipeline {
       }
       this.fail(job, (error as Error).message);
     }
+  }
+
+  /** The server holds the instance: it is delivered; retention decides which files stay. */
+  private async delivered(job: InstanceJob, delivery: { serverInstanceId?: string; confirmation: string; md5?: string }): Promise<void> {
+    const { spoolHours, outboxHours } = this.deps.settings().retention;
+    const kept = { spool: spoolHours > 0, outbox: outboxHours > 0 };
+    const { studyCompleted } = this.deps.jobs.markUploaded(job.id, kept, delivery);
+    if (delivery.confirmation.startsWith('already present')) this.log.info(`instance ${job.id} already present at the research server: not uploaded again`, { confirmation: delivery.confirmation });
+    else this.log.info(`instance ${job.id} uploaded and confirmed at the research server`, { confirmation: delivery.confirmation });
+    this.emit({ instanceId: job.id, state: 'uploaded', delivery: delivery.confirmation });
+    if (studyCompleted && job.studyRef !== null) this.log.info(`study ${job.studyRef} complete: every instance delivered`);
+    await this.applyRetention(job, kept);
+  }
+
+  /**
+   * Asks the research server again about every delivered instance (of one study, or all). One it no longer holds
+   * goes back in the queue (from the kept outbox copy, or de-identified again from the kept original), or is
+   * failed with a reason when neither file is left; one it holds in another form is failed with the difference.
+   */
+  async recheckDelivery(studyRef?: number): Promise<DeliveryRecheck> {
+    const destination = this.deps.settings().destination;
+    const result: DeliveryRecheck = { checked: 0, present: 0, unverifiable: 0, requeued: 0, missing: 0, mismatched: 0 };
+    if (!destination) return result;
+    for (const instance of this.deps.jobs.deliveredInstances(studyRef)) {
+      const check = await confirmDelivery(destination, await this.expectedOf(instance, false));
+      result.checked += 1;
+      if (check.status === 'present') result.present += 1;
+      else if (check.status === 'unverifiable') result.unverifiable += 1;
+      else if (check.status === 'mismatch') {
+        result.mismatched += 1;
+        const reason = `${check.reason}: ask the research site to delete that copy, then resend`;
+        this.deps.jobs.failDelivered(instance.id, reason);
+        this.log.error(`instance ${instance.id} delivery re-check: the research server holds it in another form`, { reason });
+        this.emit({ instanceId: instance.id, state: 'failed', error: reason });
+      } else {
+        const state = this.deps.jobs.requeueMissing(instance.id, NO_COPY_LEFT);
+        if (state === 'failed') result.missing += 1;
+        else if (state) result.requeued += 1;
+        if (state) this.emit({ instanceId: instance.id, state, ...(state === 'failed' ? { error: NO_COPY_LEFT } : {}) });
+      }
+    }
+    this.log.info(`delivery re-check: ${result.present} of ${result.checked} confirmed at the research server, ${result.requeued} missing and queued again, ${result.missing} missing with no copy left, ${result.mismatched} different, ${result.unverifiable} not verifiable`);
+    this.wake();
+    return result;
   }
 
   /**
@@ -235,20 +352,22 @@ export class Pipeline {
     return true;
   }
 
-  private hold(job: InstanceJob, reason: string): void {
+  private hold(job: InstanceJob, reason: string, detail: HoldDetail = {}): void {
     const quarantine = this.deps.quarantineDir;
     if (quarantine) {
       // Store first, file second: a crash in between is finished by finishQuarantineMoves (same file name).
       const target = path.join(quarantine, path.basename(job.spoolPath));
-      this.deps.jobs.markHeldInQuarantine(job.id, reason, target);
+      this.deps.jobs.markHeldInQuarantine(job.id, reason, target, detail);
       try {
         fs.renameSync(job.spoolPath, target);
       } catch (error) {
         this.log.warn(`instance ${job.id}: file could not be moved to quarantine`, { error: (error as Error).message });
       }
-    } else this.deps.jobs.markHeld(job.id, reason);
+    } else this.deps.jobs.markHeld(job.id, reason, detail);
     this.log.warn(`instance ${job.id} held for review`, { reason });
-    this.emit({ instanceId: job.id, state: 'held', error: reason });
+    // With its study where known, so a study view can show which study is missing an instance.
+    const researchStudyUid = detail.studyRef === undefined ? undefined : this.deps.jobs.researchStudyUidOf(detail.studyRef);
+    this.emit({ instanceId: job.id, state: 'held', error: reason, ...(researchStudyUid ? { researchStudyUid } : {}) });
   }
 
   private fail(job: InstanceJob, reason: string): void {
@@ -284,4 +403,15 @@ export async function removeOrphanFiles(dirs: string[], inUse: Set<string>, logg
   }
   if (removed) logger.child('recovery').info(`removed ${removed} unreferenced file(s) from spool and outbox`);
   return removed;
+}
+
+/** MD5 of a file, streamed (an instance may be 1 GB): what Orthanc records for the stored attachment. */
+function md5Of(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = crypto.createHash('md5');
+    fs.createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
 }

@@ -19,6 +19,7 @@ import { type ProfileOption, type ProfileAction, resolveAction, PROFILE_SOURCE }
 import { encodeText } from './charset';
 import { SafePrivateFilter } from './safe-private';
 import type { InstanceIdentity } from './identity';
+import { deidPolicy } from './policy';
 
 /** What the crosswalk decided for this instance's patient and study. */
 export interface DeidContext {
@@ -319,7 +320,9 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
   if (ctx.siteCode && !ds.has(T.InstitutionName)) ds.set(T.InstitutionName, textElement(T.InstitutionName, 'LO', ctx.siteCode));
 
   ds.set(T.PatientIdentityRemoved, textElement(T.PatientIdentityRemoved, 'CS', 'YES'));
-  ds.set(T.DeidentificationMethod, textElement(T.DeidentificationMethod, 'LO', describeMethod(ctx.settings).join('\\')));
+  // The policy's short hash names the exact rules (full description in the job store), within LO's 64 characters.
+  const method = [...describeMethod(ctx.settings), `policy ${deidPolicy(ctx.settings, ctx.siteCode).shortHash}`];
+  ds.set(T.DeidentificationMethod, textElement(T.DeidentificationMethod, 'LO', method.join('\\')));
   ds.set(T.DeidentificationMethodCodeSequence, {
     tag: T.DeidentificationMethodCodeSequence,
     vr: 'SQ',

@@ -3,3 +3,4 @@ export { deidentifyDataset, enabledOptions, methodCodes, describeMethod, Deident
 export { resolveAction, profileRowFor, profileRows, supplementRows, actionForCode, PROFILE_SOURCE, SUPPLEMENT_SOURCE, type ProfileAction, type ProfileOption, type ProfileRow } from './profile';
 export { burnedInTextRisk } from './burned-in';
 export { SafePrivateFilter } from './safe-private';
+export { deidPolicy, describePolicy, POLICY_SCHEMA, type DeidPolicy, type PolicyDescription } from './policy';

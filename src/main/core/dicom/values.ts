@@ -30,10 +30,18 @@ export function decodeText(bytes: Buffer, vr: string, specificCharacterSet: stri
   const term = ascii ? '' : ([...specificCharacterSet].reverse().find((t) => t.trim() !== '') ?? '').trim();
   const label = CHARSETS[term] ?? 'latin1';
   try {
-    return new TextDecoder(label).decode(bytes);
+    return decoderFor(label).decode(bytes);
   } catch {
     return bytes.toString('latin1');
   }
+}
+
+// A decoder without streaming keeps no state between calls, so one per label serves every value (making one is slow).
+const decoders = new Map<string, TextDecoder>();
+function decoderFor(label: string): TextDecoder {
+  let decoder = decoders.get(label);
+  if (!decoder) decoders.set(label, (decoder = new TextDecoder(label)));
+  return decoder;
 }
 
 export function stringValue(dataset: DicomDataset, t: Tag, specificCharacterSet: string[] = []): string | undefined {

@@ -1,1 +1,1 @@
-export { JobStore, type InstanceJob } from './job-store';
+export { JobStore, type InstanceJob, type DeidentifiedOutput, type DeliveryRecord, type DeliveredInstance, type HoldDetail } from './job-store';

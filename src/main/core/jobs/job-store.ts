@@ -1,5 +1,5 @@
 import type { GatewayDatabase } from '../store';
-import type { InstanceCounts, InstanceState } from '../../../shared/domain';
+import type { InstanceCounts, InstanceState, StudyProgress } from '../../../shared/domain';
 
 export interface InstanceJob {
   id: number;
@@ -14,6 +14,46 @@ export interface InstanceJob {
   lastError: string | null;
   /** Set when a technologist released the instance from the review list: it skips the burned-in text check. */
   releasedAt: string | null;
+  /** Set by a resend or a crash recovery: the server may already hold it, so look before uploading again. */
+  confirmBeforeUpload: boolean;
+  /** What delivery is confirmed against: facts of the de-identified file, recorded when it was written. */
+  researchSeriesInstanceUid: string | null;
+  transferSyntaxUid: string | null;
+  outputSizeBytes: number | null;
+  outputMd5: string | null;
+  serverInstanceId: string | null;
+}
+
+/** The output file's facts recorded with the de-identification, and the policy it was made under. */
+export interface DeidentifiedOutput {
+  studyRef: number;
+  outboxPath: string;
+  researchSopInstanceUid: string;
+  researchSeriesInstanceUid?: string;
+  transferSyntaxUid?: string;
+  outputSizeBytes?: number;
+  policy?: { hash: string; description: unknown };
+}
+
+/** How the research server was seen to hold an instance: its ID there and what was compared. */
+export interface DeliveryRecord {
+  serverInstanceId?: string;
+  confirmation: string;
+  md5?: string;
+}
+
+/** An uploaded instance as a re-check needs it: what to look up at the server, and which files are left. */
+export interface DeliveredInstance {
+  id: number;
+  researchSopInstanceUid: string;
+  researchStudyUid: string;
+  researchSeriesInstanceUid: string | null;
+  transferSyntaxUid: string | null;
+  outputSizeBytes: number | null;
+  outputMd5: string | null;
+  serverInstanceId: string | null;
+  outboxKept: boolean;
+  spoolKept: boolean;
 }
 
 interface Row {
@@ -28,6 +68,25 @@ interface Row {
   next_attempt_at: number;
   last_error: string | null;
   released_at: string | null;
+  confirm_before_upload?: number;
+  research_series_instance_uid?: string | null;
+  transfer_syntax_uid?: string | null;
+  output_size_bytes?: number | null;
+  output_md5?: string | null;
+  server_instance_id?: string | null;
+}
+
+interface DeliveredRow {
+  id: number;
+  research_sop_instance_uid: string;
+  research_study_uid: string;
+  research_series_instance_uid: string | null;
+  transfer_syntax_uid: string | null;
+  output_size_bytes: number | null;
+  output_md5: string | null;
+  server_instance_id: string | null;
+  outbox_kept: number;
+  spool_kept: number;
 }
 
 const toJob = (r: Row): InstanceJob => ({
@@ -42,6 +101,12 @@ const toJob = (r: Row): InstanceJob => ({
   nextAttemptAt: r.next_attempt_at,
   lastError: r.last_error,
   releasedAt: r.released_at ?? null,
+  confirmBeforeUpload: r.confirm_before_upload === 1,
+  researchSeriesInstanceUid: r.research_series_instance_uid ?? null,
+  transferSyntaxUid: r.transfer_syntax_uid ?? null,
+  outputSizeBytes: r.output_size_bytes ?? null,
+  outputMd5: r.output_md5 ?? null,
+  serverInstanceId: r.server_instance_id ?? null,
 });
 
 /** The one source of truth for where each received instance is; every change is one statement or transaction. */
@@ -60,21 +125,25 @@ export class JobStore {
       ),
       markDeidentified: db.prepare(
         `UPDATE instances SET state = 'deidentified', study_ref = @studyRef, outbox_path = @outboxPath,
-           research_sop_instance_uid = @researchSopInstanceUid, attempts = 0, next_attempt_at = 0, last_error = NULL, updated_at = @now
+           research_sop_instance_uid = @researchSopInstanceUid, attempts = 0, next_attempt_at = 0, last_error = NULL, updated_at = @now,
+           research_series_instance_uid = @researchSeriesInstanceUid, transfer_syntax_uid = @transferSyntaxUid,
+           output_size_bytes = @outputSizeBytes, output_md5 = NULL, deid_policy = @policyHash, residual_paths = NULL
          WHERE id = @id AND state = 'received'`,
       ),
       markUploaded: db.prepare(
         `UPDATE instances SET state = 'uploaded', last_error = NULL, uploaded_at = @at, spool_kept = @spoolKept, outbox_kept = @outboxKept,
-           updated_at = @now
+           updated_at = @now, delivered_at = @now, server_instance_id = @serverInstanceId, delivery_confirmation = @confirmation,
+           output_md5 = coalesce(@md5, output_md5), confirm_before_upload = 0
          WHERE id = @id AND state IN ('deidentified', 'uploading')`,
       ),
-      // A retry goes back to waiting in the outbox ('deidentified') with its due time.
+      // A retry goes back to waiting in the outbox ('deidentified') with its due time; the last try may have arrived, so it looks first.
       markRetry: db.prepare(
         `UPDATE instances SET state = CASE WHEN state = 'uploading' THEN 'deidentified' ELSE state END,
-           attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @error, updated_at = @now WHERE id = @id`,
+           attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @error, confirm_before_upload = 1, updated_at = @now WHERE id = @id`,
       ),
       markHeld: db.prepare(
-        `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now WHERE id = @id`,
+        `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now,
+           study_ref = coalesce(@studyRef, study_ref), residual_paths = @residualPaths WHERE id = @id`,
       ),
       releaseHeld: db.prepare(
         `UPDATE instances SET state = 'received', released_at = @now, released_reason = last_error, last_error = NULL,
@@ -105,19 +174,20 @@ export class JobStore {
            AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.study_ref = studies.id AND i.state NOT IN ('uploaded', 'discarded'))`,
       ),
       recoverUploading: db.prepare(
-        `UPDATE instances SET state = 'deidentified', next_attempt_at = 0, updated_at = @now WHERE state = 'uploading'`,
+        `UPDATE instances SET state = 'deidentified', next_attempt_at = 0, confirm_before_upload = 1, updated_at = @now WHERE state = 'uploading'`,
       ),
       insertHeld: db.prepare(
         `INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, last_error, received_at, updated_at)
          VALUES (@sopInstanceUid, 'held', @spoolPath, @callingAeTitle, @sizeBytes, @reason, @now, @now)`,
       ),
       moveToQuarantine: db.prepare(
-        `UPDATE instances SET state = 'held', spool_path = @quarantinePath, last_error = @reason, updated_at = @now WHERE id = @id`,
+        `UPDATE instances SET state = 'held', spool_path = @quarantinePath, last_error = @reason, updated_at = @now,
+           study_ref = coalesce(@studyRef, study_ref), residual_paths = @residualPaths WHERE id = @id`,
       ),
       // A failed instance goes back to the outbox if its de-identified copy is there, else to be de-identified again.
       resendFailed: db.prepare(
         `UPDATE instances SET state = CASE WHEN outbox_path IS NOT NULL THEN 'deidentified' ELSE 'received' END,
-           attempts = 0, next_attempt_at = 0, last_error = NULL, updated_at = @now
+           attempts = 0, next_attempt_at = 0, last_error = NULL, confirm_before_upload = 1, updated_at = @now
          WHERE state = 'failed' AND (@id IS NULL OR id = @id) AND (@studyRef IS NULL OR study_ref = @studyRef)`,
       ),
       reopenFailedStudies: db.prepare(
@@ -126,7 +196,8 @@ export class JobStore {
       // From the kept de-identified copy if there is one, else de-identified again from the kept original (same IDs and UIDs).
       resendUploaded: db.prepare(
         `UPDATE instances SET state = CASE WHEN outbox_kept = 1 THEN 'deidentified' ELSE 'received' END,
-           spool_kept = 0, outbox_kept = 0, attempts = 0, next_attempt_at = 0, last_error = NULL, uploaded_at = NULL, updated_at = @now
+           spool_kept = 0, outbox_kept = 0, attempts = 0, next_attempt_at = 0, last_error = NULL, uploaded_at = NULL, updated_at = @now,
+           confirm_before_upload = 1
          WHERE study_ref = @studyRef AND state = 'uploaded' AND (outbox_kept = 1 OR spool_kept = 1)`,
       ),
       uploadedWithoutCopy: db.prepare<[number], { n: number }>(
@@ -144,6 +215,39 @@ export class JobStore {
         `SELECT sum(size_bytes) AS bytes FROM instances WHERE state IN ('received', 'deidentified', 'uploading', 'failed')`,
       ),
       heldFiles: db.prepare<[], { spool_path: string }>(`SELECT spool_path FROM instances WHERE state = 'held'`),
+      insertPolicy: db.prepare(`INSERT OR IGNORE INTO deid_policies (hash, description, first_used_at) VALUES (@hash, @description, @now)`),
+      policyOf: db.prepare<[number], { hash: string; description: string }>(
+        `SELECT p.hash, p.description FROM instances i JOIN deid_policies p ON p.hash = i.deid_policy WHERE i.id = ?`,
+      ),
+      studyFigures: db.prepare<[number], { received: number; deidentified: number; delivered: number; withheld: number; residual: number }>(
+        `SELECT count(*) AS received,
+           coalesce(sum(state IN ('deidentified', 'uploading', 'uploaded') OR (state = 'failed' AND outbox_path IS NOT NULL)), 0) AS deidentified,
+           coalesce(sum(state = 'uploaded'), 0) AS delivered,
+           coalesce(sum(state = 'held'), 0) AS withheld,
+           coalesce(sum(state = 'held' AND residual_paths IS NOT NULL), 0) AS residual
+         FROM instances WHERE study_ref = ?`,
+      ),
+      delivered: db.prepare<[{ studyRef: number | null }], DeliveredRow>(
+        `SELECT i.id, i.research_sop_instance_uid, s.research_study_uid, i.research_series_instance_uid, i.transfer_syntax_uid,
+           i.output_size_bytes, i.output_md5, i.server_instance_id, i.outbox_kept, i.spool_kept
+         FROM instances i JOIN studies s ON s.id = i.study_ref
+         WHERE i.state = 'uploaded' AND i.research_sop_instance_uid IS NOT NULL AND (@studyRef IS NULL OR i.study_ref = @studyRef) ORDER BY i.id`,
+      ),
+      // Back in the queue from what retention kept; with neither file left it cannot be sent from here.
+      requeueMissing: db.prepare(
+        `UPDATE instances SET state = CASE WHEN outbox_kept = 1 THEN 'deidentified' WHEN spool_kept = 1 THEN 'received' ELSE 'failed' END,
+           last_error = CASE WHEN outbox_kept = 1 OR spool_kept = 1 THEN NULL ELSE @reason END,
+           spool_kept = 0, outbox_kept = 0, attempts = 0, next_attempt_at = 0, uploaded_at = NULL, delivered_at = NULL,
+           server_instance_id = NULL, delivery_confirmation = NULL, confirm_before_upload = 0, updated_at = @now
+         WHERE id = @id AND state = 'uploaded'`,
+      ),
+      researchStudyUid: db.prepare<[number], { research_study_uid: string }>(`SELECT research_study_uid FROM studies WHERE id = ?`),
+      failDelivered: db.prepare(
+        `UPDATE instances SET state = 'failed', last_error = @reason, delivered_at = NULL, uploaded_at = NULL, updated_at = @now
+         WHERE id = @id AND state = 'uploaded'`,
+      ),
+      stateOf: db.prepare<[number], { state: InstanceState }>(`SELECT state FROM instances WHERE id = ?`),
+      reopenStudyOf: db.prepare(`UPDATE studies SET completed_at = NULL WHERE id = (SELECT study_ref FROM instances WHERE id = ?)`),
       discardHeld: db.prepare(`UPDATE instances SET state = 'discarded', updated_at = @now WHERE id = @id AND state = 'held'`),
       // Instances waiting for a retry after the research server was away: due now (the technologist knows it is back).
       retryNow: db.prepare(
@@ -174,9 +278,21 @@ export class JobStore {
     }
   }
 
-  markDeidentified(id: number, result: { studyRef: number; outboxPath: string; researchSopInstanceUid: string }): void {
+  markDeidentified(id: number, result: DeidentifiedOutput): void {
     this.db.transaction(() => {
-      this.s.markDeidentified.run({ id, ...result, now: new Date().toISOString() });
+      const now = new Date().toISOString();
+      if (result.policy) this.s.insertPolicy.run({ hash: result.policy.hash, description: JSON.stringify(result.policy.description), now });
+      this.s.markDeidentified.run({
+        id,
+        studyRef: result.studyRef,
+        outboxPath: result.outboxPath,
+        researchSopInstanceUid: result.researchSopInstanceUid,
+        researchSeriesInstanceUid: result.researchSeriesInstanceUid ?? null,
+        transferSyntaxUid: result.transferSyntaxUid ?? null,
+        outputSizeBytes: result.outputSizeBytes ?? null,
+        policyHash: result.policy?.hash ?? null,
+        now,
+      });
       // A late instance of a completed study makes it incomplete again until it is uploaded too.
       this.s.reopenStudy.run(result.studyRef);
     })();
@@ -188,13 +304,17 @@ export class JobStore {
   }
 
   /**
-   * Marks the instance uploaded, with which of its files retention keeps (the caller deletes the others), and in
-   * the same transaction its study complete if nothing else of it is pending.
+   * Marks the instance uploaded (delivered: the server was seen to hold it, `delivery` says how), with which of its
+   * files retention keeps (the caller deletes the others), and in the same transaction its study complete if
+   * nothing else of it is pending.
    */
-  markUploaded(id: number, kept: { spool: boolean; outbox: boolean } = { spool: false, outbox: false }): { studyCompleted: boolean } {
+  markUploaded(id: number, kept: { spool: boolean; outbox: boolean } = { spool: false, outbox: false }, delivery?: DeliveryRecord): { studyCompleted: boolean } {
     return this.db.transaction(() => {
       const now = new Date().toISOString();
-      this.s.markUploaded.run({ id, now, at: Date.now(), spoolKept: kept.spool ? 1 : 0, outboxKept: kept.outbox ? 1 : 0 });
+      this.s.markUploaded.run({
+        id, now, at: Date.now(), spoolKept: kept.spool ? 1 : 0, outboxKept: kept.outbox ? 1 : 0,
+        serverInstanceId: delivery?.serverInstanceId ?? null, confirmation: delivery?.confirmation ?? null, md5: delivery?.md5 ?? null,
+      });
       return { studyCompleted: this.s.completeStudy.run({ id, now }).changes > 0 };
     })();
   }
@@ -210,8 +330,12 @@ export class JobStore {
   }
 
   /** Holds an instance for review with its file now in quarantine (the caller moves the file after this). */
-  markHeldInQuarantine(id: number, reason: string, quarantinePath: string): void {
-    this.s.moveToQuarantine.run({ id, reason, quarantinePath, now: new Date().toISOString() });
+  markHeldInQuarantine(id: number, reason: string, quarantinePath: string, detail: HoldDetail = {}): void {
+    this.db.transaction(() => {
+      this.s.moveToQuarantine.run({ id, reason, quarantinePath, ...holdColumns(detail), now: new Date().toISOString() });
+      // A withheld instance keeps its study incomplete, even one that had completed before it came.
+      if (detail.studyRef !== undefined) this.s.reopenStudy.run(detail.studyRef);
+    })();
   }
 
   /** Resends failed instances: one (`instanceId`), a study's (`studyRef`), or all; returns how many were queued. */
@@ -240,10 +364,68 @@ export class JobStore {
     return this.s.studyOf.get(researchStudyUid)?.id;
   }
 
-  studyProgress(studyRef: number): { counts: InstanceCounts; completedAt: string | null } {
+  studyProgress(studyRef: number): StudyProgress {
     const counts: InstanceCounts = { received: 0, deidentified: 0, uploading: 0, uploaded: 0, held: 0, failed: 0, discarded: 0 };
     for (const { state, n } of this.s.studyCounts.all(studyRef)) counts[state] = n;
-    return { counts, completedAt: this.s.studyCompletedAt.get(studyRef)?.completed_at ?? null };
+    const completedAt = this.s.studyCompletedAt.get(studyRef)?.completed_at ?? null;
+    const f = this.s.studyFigures.get(studyRef) ?? { received: 0, deidentified: 0, delivered: 0, withheld: 0, residual: 0 };
+    return {
+      counts,
+      completedAt,
+      received: f.received,
+      deidentified: f.deidentified,
+      delivered: f.delivered,
+      withheld: f.withheld,
+      residualPhiHolds: f.residual,
+      complete: completedAt !== null && f.delivered + counts.discarded === f.received,
+    };
+  }
+
+  /** The policy an instance was de-identified under: its hash and full description (profile, options, date rules). */
+  policyOf(id: number): { hash: string; description: unknown } | undefined {
+    const row = this.s.policyOf.get(id);
+    return row ? { hash: row.hash, description: JSON.parse(row.description) as unknown } : undefined;
+  }
+
+  /** The research Study Instance UID of a study, by its internal key. */
+  researchStudyUidOf(studyRef: number): string | undefined {
+    return this.s.researchStudyUid.get(studyRef)?.research_study_uid;
+  }
+
+  /** A delivered instance the server holds in another form: failed with the difference, its study incomplete again. */
+  failDelivered(id: number, reason: string): void {
+    this.db.transaction(() => {
+      if (this.s.failDelivered.run({ id, reason, now: new Date().toISOString() }).changes > 0) this.s.reopenStudyOf.run(id);
+    })();
+  }
+
+  /** Uploaded instances (of one study, or all) with what a re-check at the server compares. */
+  deliveredInstances(studyRef?: number): DeliveredInstance[] {
+    return this.s.delivered.all({ studyRef: studyRef ?? null }).map((r) => ({
+      id: r.id,
+      researchSopInstanceUid: r.research_sop_instance_uid,
+      researchStudyUid: r.research_study_uid,
+      researchSeriesInstanceUid: r.research_series_instance_uid,
+      transferSyntaxUid: r.transfer_syntax_uid,
+      outputSizeBytes: r.output_size_bytes,
+      outputMd5: r.output_md5,
+      serverInstanceId: r.server_instance_id,
+      outboxKept: r.outbox_kept === 1,
+      spoolKept: r.spool_kept === 1,
+    }));
+  }
+
+  /**
+   * An uploaded instance the server no longer holds: back in the queue from the kept outbox copy, else from the kept
+   * original (de-identified again, same UIDs), else failed with `reason`. Its study is incomplete again.
+   * Returns the state it is now in, or undefined if it was not uploaded.
+   */
+  requeueMissing(id: number, reason: string): InstanceState | undefined {
+    return this.db.transaction(() => {
+      if (this.s.requeueMissing.run({ id, reason, now: new Date().toISOString() }).changes === 0) return undefined;
+      this.s.reopenStudyOf.run(id);
+      return this.s.stateOf.get(id)?.state;
+    })();
   }
 
   failedStudyRefs(): number[] {
@@ -260,8 +442,11 @@ export class JobStore {
   }
 
   /** Holds an instance back for the review list, with the reason shown to the technologist. */
-  markHeld(id: number, reason: string): void {
-    this.s.markHeld.run({ id, reason, now: new Date().toISOString() });
+  markHeld(id: number, reason: string, detail: HoldDetail = {}): void {
+    this.db.transaction(() => {
+      this.s.markHeld.run({ id, reason, ...holdColumns(detail), now: new Date().toISOString() });
+      if (detail.studyRef !== undefined) this.s.reopenStudy.run(detail.studyRef);
+    })();
   }
 
   /**
@@ -331,3 +516,11 @@ export class JobStore {
     }));
   }
 }
+
+/** What a hold records besides its reason: the study it belongs to (so the study stays incomplete) and, for a residual-PHI hit, where. */
+export interface HoldDetail {
+  studyRef?: number;
+  residualPaths?: string[];
+}
+
+const holdColumns = (d: HoldDetail) => ({ studyRef: d.studyRef ?? null, residualPaths: d.residualPaths ? JSON.stringify(d.residualPaths) : null });

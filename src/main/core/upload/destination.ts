@@ -5,17 +5,29 @@ import { storeWithCStore } from './dimse';
 
 /** Sends one de-identified file to the destination the settings name; throws DestinationUnavailable or UploadRejected. */
 export async function sendToDestination(destination: DestinationSettings, file: string): Promise<string> {
+  return (await uploadInstance(destination, file)).status;
+}
+
+/** The destination's answer to an upload: its status, and the ID it gave the instance where it gives one (Orthanc). */
+export interface UploadAnswer {
+  status: string;
+  serverInstanceId?: string;
+}
+
+/** Sends one de-identified file to the destination the settings name; throws DestinationUnavailable or UploadRejected. */
+export async function uploadInstance(destination: DestinationSettings, file: string): Promise<UploadAnswer> {
   if (destination.type === 'dimse') {
     const { host, port, calledAeTitle } = destination;
     if (!host || !port || !calledAeTitle) throw new UploadRejected('DICOM destination needs host, port and calledAeTitle in Settings', 0);
     await storeWithCStore({ host, port, calledAeTitle, callingAeTitle: destination.callingAeTitle ?? 'DEID_GW' }, file);
-    return 'C-STORE success';
+    return { status: 'C-STORE success' };
   }
   if (!destination.url) throw new UploadRejected('Destination URL is missing in Settings', 0);
   const http = { url: destination.url, username: destination.username, password: destination.password, caFile: destination.caFile };
   if (destination.type === 'dicomweb') {
     await storeWithStow(http, file);
-    return 'STOW-RS stored';
+    return { status: 'STOW-RS stored' };
   }
-  return (await storeInOrthanc(http, file)).Status;
+  const answer = await storeInOrthanc(http, file);
+  return { status: answer.Status, serverInstanceId: answer.ID };
 }

@@ -2,7 +2,7 @@ import dimse from 'dcmjs-dimse';
 import { DestinationUnavailable, UploadRejected } from './orthanc';
 
 const { Client } = dimse;
-const { CStoreRequest } = dimse.requests;
+const { CStoreRequest, CFindRequest } = dimse.requests;
 
 export interface DimseDestination {
   host: string;
@@ -42,6 +42,55 @@ export function storeWithCStore(destination: DimseDestination, file: string): Pr
     client.on('closed', () => {
       if (outcome === null) resolve();
       else reject(outcome ?? new DestinationUnavailable(`DICOM destination ${where} closed the association without an answer`));
+    });
+    client.addRequest(request);
+    client.send(destination.host, destination.port, destination.callingAeTitle, destination.calledAeTitle, {
+      connectTimeout: TIMEOUT_MS,
+      associationTimeout: TIMEOUT_MS,
+      pduTimeout: TIMEOUT_MS,
+    });
+  });
+}
+
+/** What a C-FIND for one instance found: it is there, it is not, or the peer does not answer queries. */
+export type CFindOutcome = 'found' | 'not-found' | 'unsupported';
+
+/**
+ * Asks a DICOM destination with a Study Root C-FIND at IMAGE level whether it holds an instance. A peer that
+ * refuses the query (no Q/R presentation context, association rejected, a failure status) is 'unsupported':
+ * many archives (dcmtk's storescp among them) store but do not answer queries.
+ */
+export function findInstanceWithCFind(
+  destination: DimseDestination,
+  keys: { studyInstanceUid: string; seriesInstanceUid?: string; sopInstanceUid: string },
+): Promise<CFindOutcome> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const request = CFindRequest.createImageFindRequest({
+      StudyInstanceUID: keys.studyInstanceUid,
+      SeriesInstanceUID: keys.seriesInstanceUid ?? '',
+      SOPInstanceUID: keys.sopInstanceUid,
+    });
+    let found = false;
+    let answered = false;
+    let failed = false;
+    let unreachable: Error | undefined;
+    const where = `${destination.calledAeTitle}@${destination.host}:${destination.port}`;
+    request.on('response', (response: InstanceType<typeof dimse.responses.CFindResponse>) => {
+      const status = response.getStatus();
+      answered = true;
+      if (status === 0xff00 || status === 0xff01) {
+        const uid = response.getDataset()?.getElement('SOPInstanceUID');
+        if (typeof uid === 'string' && uid.trim() === keys.sopInstanceUid) found = true;
+      } else if (status !== 0) failed = true;
+    });
+    client.on('networkError', (e: Error) => {
+      unreachable ??= new DestinationUnavailable(`DICOM destination ${where} unreachable for the delivery check: ${e.message}`, { cause: e });
+    });
+    client.on('closed', () => {
+      if (unreachable && !answered) reject(unreachable);
+      else if (found) resolve('found');
+      else resolve(!answered || failed ? 'unsupported' : 'not-found');
     });
     client.addRequest(request);
     client.send(destination.host, destination.port, destination.callingAeTitle, destination.calledAeTitle, {

@@ -1,1 +1,2 @@
-export { identifyingValuesOf, findResidualPhi, type IdentifyingValue, type ResidualFinding } from './residual-phi';
+export { identifyingValuesOf, findResidualPhi, type IdentifyingValue, type ResidualFinding, type RetainedByPolicy } from './residual-phi';
+export { checkOutputFile, retainedByPolicy } from './output-check';
