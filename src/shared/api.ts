@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { GatewaySettings } from './settings';
 import type { DestinationCheck } from './destination-check';
-import type { InstanceEvent, InstanceState } from './domain';
+import type { DeliveryRecheck, InstanceEvent, InstanceState } from './domain';
 
 // ── What the screens show ────────────────────────────────────────────────────────────────────────────
 
@@ -228,6 +228,8 @@ export const api = {
   discardHeld: method<{ discarded: boolean }>()(z.strictObject({ instanceId: key })),
   resendStudy: method<ResendResult>()(z.strictObject({ researchStudyUid })),
   resendFailed: method<ResendResult>()(empty),
+  /** Asks the research server whether it still holds what was delivered (one study, or all); gone ones are queued again. */
+  recheckDelivery: method<DeliveryRecheck>()(z.strictObject({ researchStudyUid: researchStudyUid.optional() })),
   getSettings: method<SettingsView>()(empty),
   saveSettings: method<SaveSettingsResult>()(SaveSettingsInput),
   /** Tests a destination as typed in Settings; an empty password means the saved one. */

@@ -218,6 +218,10 @@ describe('the clinic\'s screens in a browser', () => {
     await expect.poll(() => page.textContent('[data-testid="resend-outcome"]')).toMatch(/: 2 instance\(s\) queued/);
     await expect.poll(() => complete.textContent(), { timeout: 15_000 }).toMatch(/2 \/ 2\s*Complete/);
     expect(await orthancInstances()).toBe(6);
+
+    // The research server is asked whether it still holds every delivered instance.
+    await page.getByRole('button', { name: 'Check delivery at the research server' }).click();
+    await expect.poll(() => page.textContent('[data-testid="recheck-outcome"]'), { timeout: 20_000 }).toBe('Checked 6 delivered instance(s): 6 still there.');
   });
 
   it('shows on Status an association it rejected, and why', async () => {

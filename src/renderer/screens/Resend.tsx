@@ -1,7 +1,17 @@
 import { useState } from 'react';
 import type { StudySummary } from '../../shared/api';
+import type { DeliveryRecheck } from '../../shared/domain';
 import { errorText, formatDate, useApi, useLive } from '../hooks';
 import { StateBadge } from './Studies';
+
+export function describeRecheck(r: DeliveryRecheck): string {
+  const parts = [`${r.present} still there`];
+  if (r.requeued) parts.push(`${r.requeued} gone and queued again`);
+  if (r.missing) parts.push(`${r.missing} gone with no copy left here (failed: send again from the modality)`);
+  if (r.mismatched) parts.push(`${r.mismatched} held in another form (failed, with the difference)`);
+  if (r.unverifiable) parts.push(`${r.unverifiable} cannot be asked (a DICOM destination without C-FIND)`);
+  return `Checked ${r.checked} delivered instance(s): ${parts.join(', ')}.`;
+}
 
 function StudyTable({ rows, busy, onResend, outcome, label }: {
   rows: StudySummary[]; busy: boolean; onResend: (s: StudySummary) => void; outcome: Record<string, string>; label: string;
@@ -35,6 +45,7 @@ export function ResendScreen() {
   const [outcome, setOutcome] = useState<Record<string, string>>({});
   const [allOutcome, setAllOutcome] = useState('');
   const [lastOutcome, setLastOutcome] = useState('');
+  const [recheck, setRecheck] = useState('');
   const [completeSearch, setCompleteSearch] = useState('');
   const live = { events: ['instance' as const], quietMs: 500 };
   const failed = useLive(() => api.listStudies({ state: 'failed', limit: 100 }), [], live);
@@ -70,6 +81,18 @@ export function ResendScreen() {
     }
   };
 
+  const checkDelivery = async (): Promise<void> => {
+    setBusy(true);
+    setRecheck('Asking the research server…');
+    try {
+      setRecheck(describeRecheck(await api.recheckDelivery({})));
+    } catch (e) {
+      setRecheck(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const failedCount = (failed.data?.total ?? 0) + (retrying.data?.total ?? 0);
   return (
     <section aria-labelledby="resend-title">
@@ -79,6 +102,10 @@ export function ResendScreen() {
         <span role="status" data-testid="resend-all-outcome">{allOutcome}</span>
       </p>
       <p role="status" data-testid="resend-outcome">{lastOutcome}</p>
+      <p>
+        <button type="button" disabled={busy} onClick={() => void checkDelivery()}>Check delivery at the research server</button>{' '}
+        <span role="status" data-testid="recheck-outcome">{recheck}</span>
+      </p>
       {(failed.error ?? retrying.error ?? complete.error) && <p className="error" role="alert">{failed.error ?? retrying.error ?? complete.error}</p>}
       <h2>Failed</h2>
       <p className="hint">Refused by the research server (the reason says what to fix first, e.g. the password in Settings).</p>

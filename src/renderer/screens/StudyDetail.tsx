@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { InstanceHeader, InstancePreview } from '../../shared/api';
 import { STATE_LABELS, errorText, formatBytes, formatDate, formatTime, useApi, useLive } from '../hooks';
 import { StateBadge } from './Studies';
+import { describeRecheck } from './Resend';
 
 export function Preview({ preview, label }: { preview: InstancePreview | undefined; label: string }) {
   if (!preview) return <div className="preview placeholder">Rendering…</div>;
@@ -57,6 +58,17 @@ export function StudyDetailScreen({ studyKey }: { studyKey: number }) {
     }
   };
 
+  const doRecheck = async (): Promise<void> => {
+    if (!study) return;
+    setResend('Asking the research server…');
+    try {
+      setResend(describeRecheck(await api.recheckDelivery({ researchStudyUid: study.researchStudyUid })));
+      reload();
+    } catch (e) {
+      setResend(errorText(e));
+    }
+  };
+
   return (
     <section aria-labelledby="study-title">
       <p><a href="#/studies">← Studies</a></p>
@@ -77,6 +89,7 @@ export function StudyDetailScreen({ studyKey }: { studyKey: number }) {
               </dl>
               <p>
                 <button type="button" onClick={() => void doResend()}>{study.state === 'complete' ? 'Send this study again' : 'Resend now'}</button>{' '}
+                <button type="button" onClick={() => void doRecheck()}>Check delivery</button>{' '}
                 <span role="status" data-testid="resend-outcome">{resend}</span>
               </p>
             </article>

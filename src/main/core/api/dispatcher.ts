@@ -282,6 +282,12 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       audit('instance.resend', `all failed: ${queued} queued`);
       return { queued, missing: 0 };
     },
+    async recheckDelivery({ researchStudyUid }) {
+      if (researchStudyUid !== undefined) requireStudy(researchStudyUid);
+      const r = await gateway.recheckDelivery(researchStudyUid);
+      audit('delivery.recheck', `${researchStudyUid ? `study ${researchStudyUid}` : 'all'}: ${r.checked} checked, ${r.present} present, ${r.requeued} queued again, ${r.missing} missing, ${r.mismatched} different`);
+      return r;
+    },
     getSettings: () => settingsView(gateway.settings(), settingsStore.canSave),
     saveSettings(input) {
       const next = saving.then(() => saveSettings(input));
