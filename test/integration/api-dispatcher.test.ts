@@ -126,12 +126,16 @@ describe('the screens\' API dispatcher', () => {
     const busy = (taken.address() as net.AddressInfo).port;
     try {
       const before = fs.readFileSync(settingsFile, 'utf8');
-      const error = await errorOf('saveSettings', { settings: { ...settings, intake: { ...settings.intake, port: busy } } });
+      const error = await errorOf('saveSettings', {
+        settings: { ...settings, intake: { ...settings.intake, port: busy }, deid: { ...settings.deid, birthDate: { keep: 'year', day: 2, month: 3 } } },
+      });
       expect(error.code).toBe('refused');
       expect(error.message).toBe(`The DICOM listener could not start on port ${busy} (port ${busy} is in use by another program): it still listens on port ${next}`);
       expect(await echoes(next)).toBe(true);
       expect(fs.readFileSync(settingsFile, 'utf8')).toBe(before);
       expect(gateway.settings().intake.port).toBe(next);
+      // Nothing of the refused change applies, not even its other sections.
+      expect(gateway.settings().deid.birthDate).toEqual(settings.deid.birthDate);
     } finally {
       taken.close();
     }

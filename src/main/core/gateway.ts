@@ -253,8 +253,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           scp = await listen();
           applied.push(`DICOM listener restarted: AE title ${next.intake.aeTitle}, port ${scp.port()}`);
         } catch (error) {
-          // The new port could not be opened: keep receiving on the old one rather than not at all.
-          settings = { ...next, intake: previous.intake, limits: previous.limits };
+          // The new port could not be opened: nothing of this change applies, and intake goes on as before.
+          settings = previous;
           scp = await listen();
           const e = error as NodeJS.ErrnoException;
           const why = e.code === 'EADDRINUSE' ? `port ${next.intake.port} is in use by another program` : e.message;
