@@ -15,6 +15,8 @@ export interface GatewayProcess {
   databaseKey: string;
   /** Everything the process printed so far. */
   output(): string;
+  /** The screens' address with its token, as the runner printed it ("ui: open http://127.0.0.1:…/?token=…"). */
+  uiUrl(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | string>;
   /** SIGKILL to the runner and the node process it started (a crash: nothing gets to clean up). */
@@ -48,6 +50,11 @@ export async function startGateway(settings: Record<string, unknown>, options: {
     settingsFile,
     databaseKey,
     output: () => out,
+    uiUrl: () => {
+      const url = /^ui: open (\S+)$/m.exec(out)?.[1];
+      if (!url) throw new Error(`the gateway printed no ui address:\n${out}`);
+      return url;
+    },
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const done = exited(child);

@@ -7,6 +7,7 @@ import type { Logger } from './log';
 import { openDatabase, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
+import { StudyQueries } from './jobs/study-queries';
 import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
@@ -52,6 +53,29 @@ export interface Gateway {
    * queued again from the kept outbox copy or original, or failed with a reason when neither is left.
    */
   recheckDelivery(researchStudyUid?: string): Promise<DeliveryRecheck>;
+  /** Makes uploads waiting for a retry (research server was away) due now: a study's, or all. Returns how many. */
+  retryNow(researchStudyUid?: string): number;
+  /** Discards a held instance from the review list: never uploaded, its file deleted; false if it is not held. */
+  discardHeld(instanceId: number): Promise<boolean>;
+  /** The settings in force. */
+  settings(): GatewaySettings;
+  /**
+   * Puts new settings in force without a restart where possible: intake changes restart the DICOM listener
+   * (back on the old settings if the new port cannot be opened), destination and de-identification apply to
+   * the next instance. Returns what took effect and what needs a restart.
+   */
+  applySettings(next: GatewaySettings): Promise<{ applied: string[]; needsRestart: string[] }>;
+  /** The DICOM listener as the Status screen shows it. */
+  intakeStatus(): { listening: boolean; port: number; lastAssociation?: IntakeAssociation };
+  /** Read models for the screens (studies, review list, today's counts). */
+  queries(): StudyQueries;
+}
+
+export interface IntakeAssociation {
+  at: string;
+  callingAeTitle: string;
+  accepted: boolean;
+  reason?: string;
 }
 
 async function logDestinationCheck(destination: NonNullable<GatewaySettings['destination']>, log: Logger): Promise<void> {
@@ -76,7 +100,9 @@ export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: nu
 
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
 export function createGateway(options: GatewayOptions): Gateway {
-  const { settings, dataDir, logger } = options;
+  const { dataDir, logger } = options;
+  // Replaced as a whole by applySettings; every service reads it through () => settings.
+  let settings = options.settings;
   const spoolDir = path.join(dataDir, 'spool');
   const outboxDir = path.join(dataDir, 'outbox');
   const quarantineDir = path.join(dataDir, 'quarantine');
@@ -86,6 +112,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   let pipeline: Pipeline | undefined;
   let jobs: JobStore | undefined;
   let access: { doctor: DoctorService; audit: AuditLog } | undefined;
+  let queries: StudyQueries | undefined;
+  let lastAssociation: IntakeAssociation | undefined;
+  let listen: (() => Promise<StorageScpServer>) | undefined;
 
   return {
     async start() {
@@ -100,38 +129,51 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
       pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
+      queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
-      scp = startStorageScp(
-        settings.intake.port,
-        {
-          aeTitle: settings.intake.aeTitle,
-          allowedCallingAeTitles: settings.intake.allowedCallingAeTitles,
-          spoolDir,
-          quarantineDir,
-          maxAssociations: settings.limits.maxAssociations,
-          maxPduBytes: settings.limits.maxPduBytes,
-          idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
-          admit() {
-            const stats = fs.statfsSync(spoolDir);
-            const refusal = spoolRefusal(settings.limits, store.pendingBytes(), stats.bavail * stats.bsize);
-            return refusal ? { ok: false, reason: refusal } : { ok: true };
+      listen = async () => {
+        const server = startStorageScp(
+          settings.intake.port,
+          {
+            aeTitle: settings.intake.aeTitle,
+            allowedCallingAeTitles: settings.intake.allowedCallingAeTitles,
+            spoolDir,
+            quarantineDir,
+            maxAssociations: settings.limits.maxAssociations,
+            maxPduBytes: settings.limits.maxPduBytes,
+            idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
+            admit() {
+              const stats = fs.statfsSync(spoolDir);
+              const refusal = spoolRefusal(settings.limits, store.pendingBytes(), stats.bavail * stats.bsize);
+              return refusal ? { ok: false, reason: refusal } : { ok: true };
+            },
           },
-        },
-        {
-          onHeld(instance, reason) {
-            const id = store.recordHeld(instance, reason);
-            events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
+          {
+            onHeld(instance, reason) {
+              const id = store.recordHeld(instance, reason);
+              events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
+            },
+            onStored(instance) {
+              const id = store.recordReceived(instance);
+              events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
+              work.wake();
+            },
+            onAssociation(info) {
+              lastAssociation = { at: new Date().toISOString(), ...info };
+            },
           },
-          onStored(instance) {
-            const id = store.recordReceived(instance);
-            events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
-            work.wake();
-          },
-        },
-        logger,
-      );
-      await scp.listening;
+          logger,
+        );
+        try {
+          await server.listening;
+        } catch (error) {
+          await server.stop(0);
+          throw error;
+        }
+        return server;
+      };
+      scp = await listen();
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
@@ -178,6 +220,62 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.child('resend').info(`study ${studyRef}: ${result.queued} instance(s) queued to send again, ${result.missing} with no file left to send (past retention)`);
       pipeline?.wake();
       return result;
+    },
+    retryNow(researchStudyUid) {
+      if (!jobs) throw new Error('Gateway not started');
+      const studyRef = researchStudyUid === undefined ? undefined : jobs.studyRefOf(researchStudyUid);
+      if (researchStudyUid !== undefined && studyRef === undefined) return 0;
+      const due = jobs.retryNow({ studyRef });
+      if (due) logger.child('resend').info(`${due} upload(s) waiting for a retry sent now`);
+      pipeline?.wake();
+      return due;
+    },
+    async discardHeld(instanceId) {
+      if (!jobs || !queries) throw new Error('Gateway not started');
+      const file = queries.instanceFiles(instanceId)?.spoolPath;
+      if (!jobs.discardHeld(instanceId)) return false;
+      if (file) await fs.promises.rm(file, { force: true });
+      logger.child('review').info(`instance ${instanceId} discarded from review by the technologist`);
+      events.emit('instance', { instanceId, state: 'discarded' } satisfies InstanceEvent);
+      return true;
+    },
+    settings: () => settings,
+    async applySettings(next) {
+      const previous = settings;
+      const applied: string[] = [];
+      const needsRestart: string[] = [];
+      const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+      settings = next;
+      const intakeChanged = !same(previous.intake, next.intake) || !same(previous.limits, next.limits);
+      if (scp && listen && intakeChanged) {
+        await scp.stop();
+        try {
+          scp = await listen();
+          applied.push(`DICOM listener restarted: AE title ${next.intake.aeTitle}, port ${scp.port()}`);
+        } catch (error) {
+          // The new port could not be opened: nothing of this change applies, and intake goes on as before.
+          settings = previous;
+          scp = await listen();
+          const e = error as NodeJS.ErrnoException;
+          const why = e.code === 'EADDRINUSE' ? `port ${next.intake.port} is in use by another program` : e.message;
+          throw new Error(`The DICOM listener could not start on port ${next.intake.port} (${why}): it still listens on port ${scp.port()}`, { cause: error });
+        }
+      }
+      if (!same(previous.destination, next.destination)) {
+        applied.push(next.destination ? 'Destination changed: the next uploads go there' : 'Destination removed: de-identified instances wait in the outbox');
+        if (next.destination) void logDestinationCheck(next.destination, logger.child('destination'));
+      }
+      if (!same(previous.deid, next.deid)) applied.push('De-identification options apply to instances de-identified from now on');
+      if (!same(previous.retention, next.retention)) applied.push('Retention applies from the next sweep (at most an hour)');
+      if (!same(previous.doctor, next.doctor)) applied.push('Doctor session length applies to the next unlock');
+      if (previous.site.code !== next.site.code) needsRestart.push('Site code: new research IDs use it after the gateway restarts');
+      pipeline?.wake();
+      return { applied, needsRestart };
+    },
+    intakeStatus: () => ({ listening: scp !== undefined, port: scp?.port() ?? settings.intake.port, lastAssociation }),
+    queries: () => {
+      if (!queries) throw new Error('Gateway not started');
+      return queries;
     },
     studyProgress(researchStudyUid) {
       if (!jobs) throw new Error('Gateway not started');

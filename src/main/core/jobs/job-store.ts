@@ -248,6 +248,12 @@ export class JobStore {
       ),
       stateOf: db.prepare<[number], { state: InstanceState }>(`SELECT state FROM instances WHERE id = ?`),
       reopenStudyOf: db.prepare(`UPDATE studies SET completed_at = NULL WHERE id = (SELECT study_ref FROM instances WHERE id = ?)`),
+      discardHeld: db.prepare(`UPDATE instances SET state = 'discarded', updated_at = @now WHERE id = @id AND state = 'held'`),
+      // Instances waiting for a retry after the research server was away: due now (the technologist knows it is back).
+      retryNow: db.prepare(
+        `UPDATE instances SET next_attempt_at = 0, updated_at = @now
+         WHERE state = 'deidentified' AND attempts > 0 AND (@studyRef IS NULL OR study_ref = @studyRef)`,
+      ),
     };
   }
 
@@ -449,6 +455,16 @@ export class JobStore {
    */
   releaseHeld(id: number): boolean {
     return this.s.releaseHeld.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Discards a held instance from the review list (it is never uploaded); false if it is not held. */
+  discardHeld(id: number): boolean {
+    return this.s.discardHeld.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Makes instances waiting for an upload retry due at once, for one study or all; returns how many. */
+  retryNow(scope: { studyRef?: number } = {}): number {
+    return this.s.retryNow.run({ studyRef: scope.studyRef ?? null, now: new Date().toISOString() }).changes;
   }
 
   markFailed(id: number, error: string): void {

@@ -4,5 +4,6 @@ import { migration0030 } from './0030-audit-doctor-retention';
 import { migration0040 } from './0040-date-shift-and-release';
 import { migration0050 } from './0050-study-completion';
 import { migration0060 } from './0060-verification';
+import { migration0070 } from './0070-screen-indexes';
 
-export const migrations: readonly Migration[] = [migration0010, migration0030, migration0040, migration0050, migration0060];
+export const migrations: readonly Migration[] = [migration0010, migration0030, migration0040, migration0050, migration0060, migration0070];

@@ -1,0 +1,337 @@
+/**
+ * The one contract between the screens and the core: each method's input schema (validated in the core,
+ * whatever the transport) and output type, and the events the core pushes. Pure TypeScript, so the
+ * renderer, the headless HTTP server and an Electron IPC bridge all share it.
+ * Payloads carry research IDs and internal keys; a patient's name appears only in the Studies table's
+ * local column and in the doctor's crosswalk look-up.
+ */
+import { z } from 'zod';
+import { GatewaySettings } from './settings';
+import type { DestinationCheck } from './destination-check';
+import type { DeliveryRecheck, InstanceEvent, InstanceState } from './domain';
+
+// ── What the screens show ────────────────────────────────────────────────────────────────────────────
+
+/** A study's state as one word, derived from its instances. */
+export const STUDY_STATES = ['in-progress', 'retrying', 'complete', 'held', 'failed'] as const;
+export type StudyState = (typeof STUDY_STATES)[number];
+
+export interface StatusSnapshot {
+  intake: {
+    listening: boolean;
+    aeTitle: string;
+    port: number;
+    allowedCallingAeTitles: string[];
+    /** The last association attempt since start-up (accepted or rejected). */
+    lastAssociation?: { at: string; callingAeTitle: string; accepted: boolean; reason?: string };
+  };
+  destination: {
+    configured: boolean;
+    url?: string;
+    /** The last connection check (refreshed in the background while someone looks). */
+    check?: DestinationCheck & { checkedAt: string };
+    lastUploadAt?: string;
+    /** Instances waiting to be de-identified or uploaded. */
+    backlog: number;
+    /** Of the backlog, those waiting for a retry after a failed attempt, and the latest reason. */
+    retrying: number;
+    lastError?: string;
+  };
+  /** Instances received since local midnight, by how far they got. */
+  today: { received: number; deidentified: number; uploaded: number; held: number; failed: number };
+  /** The last hours, oldest first; `hour` is the ISO time the hour starts. */
+  hours: Array<{ hour: string; received: number; uploaded: number; failed: number }>;
+  /** All instances by state, since the first start. */
+  counts: Record<InstanceState, number>;
+  now: string;
+}
+
+export interface StudySummary {
+  /** Internal key of the study (not a DICOM identifier). */
+  studyKey: number;
+  researchId: string;
+  researchStudyUid: string;
+  /** Shown locally only, in the Studies table. */
+  patientName: string;
+  studyDate: string;
+  modality: string;
+  instances: number;
+  uploaded: number;
+  failed: number;
+  held: number;
+  state: StudyState;
+  lastError?: string;
+  updatedAt: string;
+}
+
+export interface StudyInstance {
+  instanceId: number;
+  researchSopInstanceUid?: string;
+  state: InstanceState;
+  attempts: number;
+  lastError?: string;
+  receivedAt: string;
+  updatedAt: string;
+  sizeBytes: number;
+}
+
+export interface StudyDetail {
+  study: StudySummary;
+  instances: StudyInstance[];
+}
+
+export interface HeaderAttribute {
+  tag: string;
+  keyword: string;
+  vr: string;
+  value: string;
+}
+
+export interface InstanceHeader {
+  instanceId: number;
+  available: boolean;
+  /** Why there is nothing to show (the de-identified file is gone after upload, not yet written…). */
+  reason?: string;
+  attributes: HeaderAttribute[];
+}
+
+export interface InstancePreview {
+  instanceId: number;
+  available: boolean;
+  reason?: string;
+  /** A PNG as a data: URL. */
+  image?: string;
+  width?: number;
+  height?: number;
+  /** 'deidentified': rendered from the outbox file; 'original': a held instance, from the spool (shown locally only). */
+  source?: 'deidentified' | 'original';
+}
+
+export interface HeldInstance {
+  instanceId: number;
+  receivedAt: string;
+  reason: string;
+  callingAeTitle: string;
+  sizeBytes: number;
+}
+
+export interface SettingsView {
+  /** The saved settings, with the destination password left out (see destinationPasswordSet). */
+  settings: GatewaySettings;
+  destinationPasswordSet: boolean;
+  /** False when the gateway was started without a settings file: changes cannot be saved. */
+  canSave: boolean;
+}
+
+export interface SaveSettingsResult {
+  view: SettingsView;
+  /** What took effect at once ("intake listener restarted on port 11113"). */
+  applied: string[];
+  /** What takes effect only after a restart of the gateway. */
+  needsRestart: string[];
+}
+
+export interface DoctorState {
+  passwordSet: boolean;
+  unlocked: boolean;
+}
+
+export interface CrosswalkStudyView {
+  studyDate: string;
+  accessionNumber: string;
+  studyInstanceUid: string;
+  researchStudyUid: string;
+  modality: string;
+}
+
+/** The doctor's look-up answer: the only payload with a patient's identity besides the Studies name column. */
+export interface CrosswalkPatientView {
+  researchId: string;
+  patientId: string;
+  issuer: string;
+  name: string;
+  birthDate: string;
+  sex: string;
+  studies: CrosswalkStudyView[];
+}
+
+export interface CrosswalkExportResult {
+  exportId: string;
+  fileName: string;
+  patients: number;
+  rows: number;
+  bytes: number;
+  ms: number;
+}
+
+export interface AuditEntryView {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  outcome: string;
+  detail: string;
+}
+
+export interface ResendResult {
+  queued: number;
+  /** Instances whose de-identified file is no longer on this computer, so they cannot be sent again. */
+  missing: number;
+}
+
+// ── Inputs ───────────────────────────────────────────────────────────────────────────────────────────
+
+const key = z.number({ error: 'Expected a whole number' }).int('Expected a whole number').positive('Expected a positive number');
+const page = {
+  offset: z.number().int().min(0, 'Offset cannot be negative').default(0),
+  limit: z.number().int().min(1, 'Limit is at least 1').max(500, 'Limit is at most 500').default(50),
+};
+const researchStudyUid = z.string().trim().regex(/^[0-9]+(\.[0-9]+)+$/, 'A research Study Instance UID is digits and dots (2.25.…)').max(64);
+const doctorToken = z.string().min(1, 'Unlock the crosswalk first').max(200);
+const yyyymmdd = z.string().regex(/^\d{8}$/, 'Write dates as YYYYMMDD');
+
+export const ListStudiesInput = z.strictObject({
+  search: z.string().trim().max(100, 'Search is at most 100 characters').default(''),
+  state: z.enum(STUDY_STATES).optional(),
+  ...page,
+});
+
+export const CrosswalkFilterInput = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('all') }),
+  z.strictObject({ kind: z.literal('dateRange'), from: yyyymmdd.optional(), to: yyyymmdd.optional() }),
+  z.strictObject({ kind: z.literal('researchIds'), researchIds: z.array(z.string().trim().min(1)).min(1, 'Give at least one research ID').max(10_000) }),
+]);
+
+export const SaveSettingsInput = z.strictObject({
+  settings: GatewaySettings,
+  /** The destination password field left empty keeps the saved password, unless this asks to remove it. */
+  clearDestinationPassword: z.boolean().default(false),
+});
+
+const empty = z.strictObject({});
+
+// ── The methods ──────────────────────────────────────────────────────────────────────────────────────
+
+/** A method: its input schema, and its output type carried as a type only. */
+function method<Output>() {
+  return <Input extends z.ZodType>(input: Input) => ({ input, output: undefined as unknown as Output });
+}
+
+export const api = {
+  getStatus: method<StatusSnapshot>()(empty),
+  listStudies: method<{ total: number; rows: StudySummary[] }>()(ListStudiesInput),
+  getStudy: method<StudyDetail>()(z.strictObject({ studyKey: key })),
+  getInstanceHeader: method<InstanceHeader>()(z.strictObject({ instanceId: key })),
+  getInstancePreview: method<InstancePreview>()(z.strictObject({ instanceId: key, maxSize: z.number().int().min(32).max(1024).default(384) })),
+  listHeld: method<{ total: number; rows: HeldInstance[] }>()(z.strictObject(page)),
+  releaseHeld: method<{ released: boolean }>()(z.strictObject({ instanceId: key })),
+  discardHeld: method<{ discarded: boolean }>()(z.strictObject({ instanceId: key })),
+  resendStudy: method<ResendResult>()(z.strictObject({ researchStudyUid })),
+  resendFailed: method<ResendResult>()(empty),
+  /** Asks the research server whether it still holds what was delivered (one study, or all); gone ones are queued again. */
+  recheckDelivery: method<DeliveryRecheck>()(z.strictObject({ researchStudyUid: researchStudyUid.optional() })),
+  getSettings: method<SettingsView>()(empty),
+  saveSettings: method<SaveSettingsResult>()(SaveSettingsInput),
+  /** Tests a destination as typed in Settings; an empty password means the saved one. */
+  testDestination: method<DestinationCheck>()(z.strictObject({ destination: GatewaySettings.shape.destination.unwrap() })),
+  doctorState: method<DoctorState>()(z.strictObject({ token: z.string().max(200).optional() })),
+  doctorSetPassword: method<DoctorState>()(z.strictObject({ password: z.string().max(1000), confirmation: z.string().max(1000) })),
+  doctorUnlock: method<{ token: string; expiresAt: string }>()(z.strictObject({ password: z.string().max(1000) })),
+  doctorLock: method<DoctorState>()(z.strictObject({ token: doctorToken })),
+  doctorChangePassword: method<DoctorState>()(z.strictObject({ token: doctorToken, password: z.string().max(1000), confirmation: z.string().max(1000) })),
+  crosswalkLookup: method<{ found: CrosswalkPatientView | null }>()(
+    z.strictObject({ token: doctorToken, researchId: z.string().trim().min(1, 'Type a research ID').max(64) }),
+  ),
+  crosswalkExport: method<CrosswalkExportResult>()(
+    z.strictObject({
+      token: doctorToken,
+      password: z.string().max(1000),
+      confirmation: z.string().max(1000),
+      filter: CrosswalkFilterInput,
+      /** Chosen by the screen, so it can match the progress events to its request. */
+      exportId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Export ID is 8–64 letters, digits, - or _'),
+    }),
+  ),
+  /** The encrypted ZIP of a finished export, base64, for the screen to save. */
+  crosswalkExportFile: method<{ fileName: string; base64: string }>()(
+    z.strictObject({ token: doctorToken, exportId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) }),
+  ),
+  listAudit: method<{ total: number; entries: AuditEntryView[] }>()(z.strictObject(page)),
+  /** Walks the audit log's hash chain: is every past entry as it was written? */
+  verifyAudit: method<{ ok: boolean; entries: number; problem?: string }>()(empty),
+  /** The whole audit log with its hashes, to keep a copy elsewhere (CSV or JSON text). */
+  exportAudit: method<{ fileName: string; text: string }>()(z.strictObject({ format: z.enum(['csv', 'json']).default('csv') })),
+} as const;
+
+export type Api = typeof api;
+export type MethodName = keyof Api;
+export type MethodInput<M extends MethodName> = z.input<Api[M]['input']>;
+export type ParsedInput<M extends MethodName> = z.output<Api[M]['input']>;
+export type MethodOutput<M extends MethodName> = Api[M]['output'];
+export const METHOD_NAMES = Object.keys(api) as MethodName[];
+export const isMethodName = (name: string): name is MethodName => Object.prototype.hasOwnProperty.call(api, name);
+
+// ── Events ───────────────────────────────────────────────────────────────────────────────────────────
+
+export interface ApiEvents {
+  /** An instance changed state. */
+  instance: InstanceEvent;
+  /** The intake listener or the destination changed (after settings were saved). */
+  settings: { savedAt: string };
+  exportProgress: { exportId: string; rowsWritten: number; rowsTotal: number };
+}
+export type EventName = keyof ApiEvents;
+export const EVENT_NAMES: readonly EventName[] = ['instance', 'settings', 'exportProgress'];
+export interface ApiEventMessage<E extends EventName = EventName> {
+  event: E;
+  payload: ApiEvents[E];
+}
+
+// ── Results and errors ───────────────────────────────────────────────────────────────────────────────
+
+export const API_ERROR_CODES = [
+  'unknown-method',
+  'invalid-input',
+  'not-found',
+  'locked',
+  'refused',
+  'conflict',
+  'unavailable',
+  'internal',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+export interface ApiError {
+  code: ApiErrorCode;
+  /** One sentence a technologist can act on; never PHI. */
+  message: string;
+  /** For invalid-input: one problem per field, `path` dotted as in the input ("settings.intake.port"). */
+  issues?: Array<{ path: string; message: string }>;
+}
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** What a client throws when the core answers with an error. */
+export class ApiCallError extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+    this.name = 'ApiCallError';
+  }
+  get code(): ApiErrorCode {
+    return this.error.code;
+  }
+}
+
+/**
+ * Where a desktop shell's preload puts its GatewayApi (contextBridge.exposeInMainWorld): the renderer uses it
+ * when present, and the headless runner's HTTP transport otherwise.
+ */
+export const GATEWAY_BRIDGE_GLOBAL = 'gatewayApi';
+
+/** The single client the renderer uses; the transport (HTTP + SSE, or Electron IPC) is hidden behind it. */
+export type GatewayApi = {
+  [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>>;
+} & {
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends EventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+};
