@@ -21,5 +21,7 @@ await build({
   outfile: 'dist/main/preload/preload.cjs',
   format: 'cjs',
   external: ['electron'],
+  // It carries the contract's schemas (for the method names); small is quick to load in every window.
+  minify: true,
 });
 console.log('built dist/main/electron/main.js and dist/main/preload/preload.cjs');

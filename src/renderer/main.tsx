@@ -3,7 +3,8 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { ApiContext } from './hooks';
 import { createHttpGatewayApi } from './api-client';
-import { GATEWAY_BRIDGE_GLOBAL, type GatewayApi } from '../shared/api';
+import { createBridgeGatewayApi } from './bridge-client';
+import { GATEWAY_BRIDGE_GLOBAL, type GatewayBridge } from '../shared/bridge';
 import './styles.css';
 
 // The runner prints the address with ?token=…; keep the token for this tab and take it out of the address bar.
@@ -16,8 +17,8 @@ const token = sessionStorage.getItem('gateway-token') ?? '';
 
 const connection = { listeners: new Set<(connected: boolean) => void>(), connected: true };
 // In the desktop app the preload provides the client over IPC; served by the headless runner, it is HTTP.
-const bridge = (window as unknown as Record<string, GatewayApi | undefined>)[GATEWAY_BRIDGE_GLOBAL];
-const api = bridge ?? createHttpGatewayApi(token, (connected) => {
+const bridge = (window as unknown as Record<string, GatewayBridge | undefined>)[GATEWAY_BRIDGE_GLOBAL];
+const api = bridge ? createBridgeGatewayApi(bridge) : createHttpGatewayApi(token, (connected) => {
   connection.connected = connected;
   connection.listeners.forEach((l) => l(connected));
 });

@@ -322,12 +322,6 @@ export class ApiCallError extends Error {
   }
 }
 
-/**
- * Where a desktop shell's preload puts its GatewayApi (contextBridge.exposeInMainWorld): the renderer uses it
- * when present, and the headless runner's HTTP transport otherwise.
- */
-export const GATEWAY_BRIDGE_GLOBAL = 'gatewayApi';
-
 /** The single client the renderer uses; the transport (HTTP + SSE, or Electron IPC) is hidden behind it. */
 export type GatewayApi = {
   [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>>;

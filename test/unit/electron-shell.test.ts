@@ -79,9 +79,9 @@ describe('window security', () => {
     expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173/')).toBe(false);
   });
   it('accepts IPC only from the app page in its top-level frame', () => {
-    expect(isTrustedSender({ url: appUrl, isMainFrame: true }, appUrl)).toBe(true);
-    expect(isTrustedSender({ url: appUrl, isMainFrame: false }, appUrl)).toBe(false);
-    expect(isTrustedSender({ url: 'https://evil.example/', isMainFrame: true }, appUrl)).toBe(false);
+    expect(isTrustedSender({ url: appUrl, parent: null }, appUrl)).toBe(true);
+    expect(isTrustedSender({ url: appUrl, parent: { url: appUrl } }, appUrl)).toBe(false);
+    expect(isTrustedSender({ url: 'https://evil.example/', parent: null }, appUrl)).toBe(false);
     expect(isTrustedSender(null, appUrl)).toBe(false);
   });
   it('blocks navigating away, redirects, new windows and webviews', () => {

@@ -67,6 +67,11 @@ export interface Gateway {
   applySettings(next: GatewaySettings): Promise<{ applied: string[]; needsRestart: string[] }>;
   /** The DICOM listener as the Status screen shows it. */
   intakeStatus(): { listening: boolean; port: number; lastAssociation?: IntakeAssociation };
+  /** Stops accepting associations (the tray's "Pause intake"); what was received goes on to the research server. */
+  pauseIntake(): Promise<void>;
+  /** Listens again, with the settings in force now. */
+  resumeIntake(): Promise<void>;
+  intakePaused(): boolean;
   /** Read models for the screens (studies, review list, today's counts). */
   queries(): StudyQueries;
 }
@@ -115,6 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let queries: StudyQueries | undefined;
   let lastAssociation: IntakeAssociation | undefined;
   let listen: (() => Promise<StorageScpServer>) | undefined;
+  let paused = false;
 
   return {
     async start() {
@@ -260,6 +266,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           const why = e.code === 'EADDRINUSE' ? `port ${next.intake.port} is in use by another program` : e.message;
           throw new Error(`The DICOM listener could not start on port ${next.intake.port} (${why}): it still listens on port ${scp.port()}`, { cause: error });
         }
+      } else if (paused && intakeChanged) {
+        applied.push('Intake settings apply when intake is resumed');
       }
       if (!same(previous.destination, next.destination)) {
         applied.push(next.destination ? 'Destination changed: the next uploads go there' : 'Destination removed: de-identified instances wait in the outbox');
@@ -273,6 +281,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       return { applied, needsRestart };
     },
     intakeStatus: () => ({ listening: scp !== undefined, port: scp?.port() ?? settings.intake.port, lastAssociation }),
+    async pauseIntake() {
+      if (!listen) throw new Error('Gateway not started');
+      if (paused) return;
+      paused = true;
+      await scp?.stop();
+      scp = undefined;
+      logger.child('intake').info('intake paused: new associations are refused until it is resumed');
+    },
+    async resumeIntake() {
+      if (!listen) throw new Error('Gateway not started');
+      if (!paused) return;
+      scp = await listen();
+      paused = false;
+      logger.child('intake').info(`intake resumed on port ${scp.port()}`);
+    },
+    intakePaused: () => paused,
     queries: () => {
       if (!queries) throw new Error('Gateway not started');
       return queries;

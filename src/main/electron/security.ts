@@ -45,9 +45,12 @@ export function isAppUrl(url: string, appUrl: string): boolean {
   return target.origin === app.origin;
 }
 
-/** The IPC sender check: a message counts only from the app's own top-level page in the app's own window. */
-export function isTrustedSender(sender: { url: string; isMainFrame: boolean } | null | undefined, appUrl: string): boolean {
-  return !!sender && sender.isMainFrame && isAppUrl(sender.url, appUrl);
+/**
+ * The IPC sender check: a message counts only from the app's own page in a top-level frame (Electron's
+ * WebFrameMain: `parent` is null at the top), never from a frame or a page navigated elsewhere.
+ */
+export function isTrustedSender(sender: { url: string; parent: unknown } | null | undefined, appUrl: string): boolean {
+  return !!sender && sender.parent === null && isAppUrl(sender.url, appUrl);
 }
 
 /** Applies the CSP to every response and denies every permission request (camera, notifications from the page…). */
