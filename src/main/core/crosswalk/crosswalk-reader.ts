@@ -1,23 +1,12 @@
 import type { GatewayDatabase } from '../store';
+import type { CrosswalkPatientView, CrosswalkStudyView } from '../../../shared/api';
+
+/** One study of a patient in the crosswalk: what the doctor's screen shows, plus the research accession number. */
+export type CrosswalkStudy = CrosswalkStudyView & { researchAccessionNumber: string };
 
 /** Who a research ID is: what the doctor sees after unlocking (PHI: never logged, never audited). */
-export interface CrosswalkPatient {
-  researchId: string;
-  patientId: string;
-  issuer: string;
-  name: string;
-  birthDate: string;
-  sex: string;
+export interface CrosswalkPatient extends Omit<CrosswalkPatientView, 'studies'> {
   studies: CrosswalkStudy[];
-}
-
-export interface CrosswalkStudy {
-  studyDate: string;
-  accessionNumber: string;
-  studyInstanceUid: string;
-  researchStudyUid: string;
-  researchAccessionNumber: string;
-  modality: string;
 }
 
 /** Which part of the crosswalk to export: everything, studies in a date range (YYYYMMDD, inclusive), or chosen research IDs. */
