@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, safeStorage, shell, ipcMain } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, safeStorage, session, shell, ipcMain } from 'electron';
 import Store from 'electron-store';
 import { createGateway, type Gateway } from '../core/gateway';
 import { createDispatcher, type ApiDispatcher } from '../core/api';
@@ -162,7 +162,7 @@ if (!app.requestSingleInstanceLock()) {
     });
   });
   void app.whenReady().then(async () => {
-    hardenSession((await import('electron')).session.defaultSession);
+    hardenSession(session.defaultSession);
     tray = new Tray(trayIcon('idle'));
     tray.on('click', openWindow);
     await startCore();
