@@ -195,7 +195,7 @@ describe('the clinic\'s screens in a browser', () => {
     const failed = page.locator('[data-testid="resend-row"]', { hasText: 'Failed' });
     await expect.poll(() => failed.count(), { timeout: 30_000 }).toBe(1);
     // Refused for the password, at the upload or at the check that it did not arrive already (an instance retried after an outage).
-    expect(await failed.textContent()).toMatch(/Research server (rejected the upload: 401 Unauthorized \(check the user name and password in Settings\)|refused the delivery check: HTTP 401)/);
+    expect(await failed.textContent()).toMatch(/Research server (rejected the upload: 401 Unauthorized|refused the delivery check: HTTP 401) \(check the user name and password in Settings\)/);
 
     await open('settings');
     await page.fill('#dest-password', orthanc.password);

@@ -54,10 +54,11 @@ async function get(destination: OrthancDestination, method: string, route: strin
 }
 
 function refusedCheck(status: number): UploadRejected {
-  return new UploadRejected(
-    `Research server refused the delivery check: HTTP ${status} (the account must be allowed to look up its own uploads: resources/research-orthanc)`,
-    status,
-  );
+  // 401 is the password (the same advice as for an upload); 403 is the site's access rules.
+  const advice = status === 401
+    ? 'check the user name and password in Settings'
+    : 'the account must be allowed to look up its own uploads: resources/research-orthanc';
+  return new UploadRejected(`Research server refused the delivery check: HTTP ${status} (${advice})`, status);
 }
 
 /**
