@@ -36,14 +36,23 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
-/** The headless runner as its own Node process (no tsx wrapper), so its pid is the gateway's. */
+let built = false;
+
+/**
+ * The headless runner as a clinic server runs it: the bundle `npm run build:main` writes, in its own Node
+ * process (no tsx compiler in it), so its pid and memory are the gateway's.
+ */
 export async function startBenchGateway(settings: Record<string, unknown>): Promise<BenchGateway> {
+  if (!built) {
+    await run(process.execPath, [path.join(ROOT, 'scripts/build-main.mjs')]);
+    built = true;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gw-'));
   const settingsFile = path.join(dir, 'settings.json');
   fs.writeFileSync(settingsFile, JSON.stringify(settings));
   const dataDir = path.join(dir, 'data');
   const databaseKey = crypto.randomBytes(32).toString('hex');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main/headless/cli.js'), '--settings', settingsFile, '--data-dir', dataDir], {
     cwd: ROOT,
     env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
     stdio: ['ignore', 'pipe', 'pipe'],

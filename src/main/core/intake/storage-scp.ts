@@ -125,6 +125,24 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
+function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
+  fs.writev(fd, buffers, null, (error, n) => {
+    if (error) return done(error, written);
+    let rest = n;
+    const left: Buffer[] = [];
+    for (const b of buffers) {
+      if (rest >= b.length) rest -= b.length;
+      else {
+        left.push(b.subarray(rest));
+        rest = 0;
+      }
+    }
+    if (left.length === 0) return done(null, written + n);
+    writeAll(fd, left, done, written + n);
+  });
+}
+
 /** A Writable that appends to a file and fsyncs before it reports 'finish'. */
 function durableFileStream(file: string, head: Buffer): SpoolStream {
   const fd = fs.openSync(file, 'w', 0o600);
@@ -133,8 +151,16 @@ function durableFileStream(file: string, head: Buffer): SpoolStream {
   const stream = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, done) {
-      fs.write(fd, chunk, 0, chunk.length, null, (error) => {
-        if (!error) stream.bytes += chunk.length;
+      writeAll(fd, [chunk], (error, written) => {
+        stream.bytes += written;
+        done(error);
+      });
+    },
+    // A sender's PDVs are small (storescu: 16 KB): what arrives while one write is under way goes out in one
+    // writev, instead of one round trip to the file system per PDV (that made intake 2.5× slower than storescp).
+    writev(chunks: Array<{ chunk: Buffer }>, done) {
+      writeAll(fd, chunks.map((c) => c.chunk), (error, written) => {
+        stream.bytes += written;
         done(error);
       });
     },
@@ -185,6 +211,8 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
 
     constructor(socket: Socket, opts: Record<string, unknown>) {
       super(socket, opts);
+      // Answers are small PDUs a sender waits for before its next C-STORE: send them at once, not after Nagle's delay.
+      socket.setNoDelay(true);
       associations += 1;
       this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
       const abort = (why: string, reason: number): void => {
