@@ -210,8 +210,9 @@ export class Pipeline {
     try {
       this.deps.jobs.markUploading(job.id);
       this.emit({ instanceId: job.id, state: 'uploading' });
-      // Orthanc exposes the stored file's MD5; the other destinations do not, so it is not computed for them.
-      const expected = await this.expectedOf(job, destination.type === 'orthanc-rest');
+      // Orthanc exposes the stored file's MD5; the other destinations do not, so it is not computed for them. Before
+      // an upload it is needed only to look for an earlier copy; the upload itself hashes what it sends.
+      const expected = await this.expectedOf(job, destination.type === 'orthanc-rest' && job.confirmBeforeUpload);
       if (job.confirmBeforeUpload) {
         // A resend, a retry or an upload cut short may already have reached the server: never a second copy.
         const check = await confirmDelivery(destination, { ...expected, serverInstanceId: undefined });
@@ -221,6 +222,7 @@ export class Pipeline {
       }
       if (!fs.existsSync(job.outboxPath)) return this.fail(job, NO_COPY_LEFT);
       const answer = await uploadInstance(destination, job.outboxPath);
+      expected.md5 = answer.md5 ?? expected.md5;
       const check = await confirmDelivery(destination, { ...expected, serverInstanceId: answer.serverInstanceId });
       if (check.status === 'missing') {
         return this.fail(job, `Research server answered "${answer.status}" but does not hold the instance when asked (check the research server's storage and filters)`);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { DestinationSettings } from '../../../shared/settings';
 import { storeInOrthanc, UploadRejected } from './orthanc';
 import { storeWithStow } from './dicomweb';
@@ -12,6 +13,8 @@ export async function sendToDestination(destination: DestinationSettings, file: 
 export interface UploadAnswer {
   status: string;
   serverInstanceId?: string;
+  /** MD5 of the bytes sent, where the destination exposes the stored file's MD5 to compare it with (Orthanc). */
+  md5?: string;
 }
 
 /** Sends one de-identified file to the destination the settings name; throws DestinationUnavailable or UploadRejected. */
@@ -28,6 +31,8 @@ export async function uploadInstance(destination: DestinationSettings, file: str
     await storeWithStow(http, file);
     return { status: 'STOW-RS stored' };
   }
-  const answer = await storeInOrthanc(http, file);
-  return { status: answer.Status, serverInstanceId: answer.ID };
+  // Hashed as it is sent: reading a 27 MB file again only to hash it cost as much as the upload itself.
+  const hash = crypto.createHash('md5');
+  const answer = await storeInOrthanc(http, file, (chunk) => hash.update(chunk));
+  return { status: answer.Status, serverInstanceId: answer.ID, md5: hash.digest('hex') };
 }

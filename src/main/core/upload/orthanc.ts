@@ -17,6 +17,8 @@ export interface RequestBody {
   contentType: string;
   prefix?: Buffer;
   suffix?: Buffer;
+  /** Sees each chunk of the file as it is sent (to hash what went out without reading the file twice). */
+  onFileData?: (chunk: Buffer) => void;
 }
 
 const caCache = new Map<string, Buffer>();
@@ -106,7 +108,10 @@ export function orthancRequest(
       req.end(body.bytes);
     } else if (body) {
       if (body.prefix) req.write(body.prefix);
-      const stream = fs.createReadStream(body.file);
+      // Large chunks: fewer reads and socket writes for a 27 MB mammogram.
+      const stream = fs.createReadStream(body.file, { highWaterMark: 1 << 20 });
+      const { onFileData } = body;
+      if (onFileData) stream.on('data', (chunk) => onFileData(chunk as Buffer));
       stream.on('error', (e) => req.destroy(e));
       stream.pipe(req, { end: !body.suffix });
       if (body.suffix) stream.on('end', () => req.end(body.suffix));
@@ -127,9 +132,9 @@ export function throwForHttpStatus(status: number): void {
 }
 
 /** Sends one DICOM file to Orthanc's POST /instances and checks Orthanc's answer. */
-export async function storeInOrthanc(destination: OrthancDestination, file: string): Promise<OrthancStoreAnswer> {
+export async function storeInOrthanc(destination: OrthancDestination, file: string, onFileData?: (chunk: Buffer) => void): Promise<OrthancStoreAnswer> {
   const size = (await fs.promises.stat(file)).size;
-  const { status, text } = await orthancRequest(destination, 'POST', '/instances', { file, size, contentType: 'application/dicom' });
+  const { status, text } = await orthancRequest(destination, 'POST', '/instances', { file, size, contentType: 'application/dicom', onFileData });
   throwForHttpStatus(status);
   let answer: OrthancStoreAnswer;
   try {
