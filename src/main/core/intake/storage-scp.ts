@@ -143,6 +143,31 @@ function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, wri
   });
 }
 
+/**
+ * Back-pressure from the spool file to the sender: dcmjs-dimse writes every PDV it parses without waiting, and
+ * keeps reading the socket into one growing buffer; pausing the socket while the file lags keeps memory flat.
+ */
+function pauseWhileBehind(stream: Writable, socket: Socket): void {
+  const write = stream.write.bind(stream) as (chunk: Buffer) => boolean;
+  let paused = false;
+  const resume = (): void => {
+    if (!paused) return;
+    paused = false;
+    socket.resume();
+  };
+  stream.write = ((chunk: Buffer) => {
+    const ok = write(chunk);
+    if (!ok && !paused) {
+      paused = true;
+      socket.pause();
+      stream.once('drain', resume);
+    }
+    return ok;
+  }) as Writable['write'];
+  stream.once('close', resume);
+  stream.once('error', resume);
+}
+
 /** A Writable that appends to a file and fsyncs before it reports 'finish'. */
 function durableFileStream(file: string, head: Buffer): SpoolStream {
   const fd = fs.openSync(file, 'w', 0o600);
@@ -208,6 +233,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     /** C-STOREs whose data has started and whose answer is not yet sent: cleaned up if the association drops. */
     private readonly openStores = new Set<SpoolStream>();
     private readonly peer: string;
+    private readonly socket: Socket;
 
     constructor(socket: Socket, opts: Record<string, unknown>) {
       super(socket, opts);
@@ -215,6 +241,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       socket.setNoDelay(true);
       associations += 1;
       this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.socket = socket;
       const abort = (why: string, reason: number): void => {
         log.warn('association aborted', { peer: this.peer, reason: why });
         if (!socket.destroyed) socket.end(A_ABORT(reason));
@@ -314,6 +341,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       }
       try {
         stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''));
+        pauseWhileBehind(stream, this.socket);
       } catch (error) {
         // Could not even open the spool file: swallow the data, answer failure when it ends.
         stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
