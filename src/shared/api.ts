@@ -56,6 +56,9 @@ export interface StudySummary {
   studyDate: string;
   modality: string;
   instances: number;
+  /** Instances de-identified (written to the outbox, on their way or delivered). */
+  deidentified: number;
+  /** Instances delivered: uploaded and confirmed at the research server. */
   uploaded: number;
   failed: number;
   held: number;

@@ -112,7 +112,7 @@ describe('the clinic\'s screens in a browser', () => {
     const family = (await patientName(filesOf(1)[0]!)).split('^')[0]!;
     expect(await row.first().textContent()).toContain(family);
     expect(await row.locator('[data-testid="study-state"]').textContent()).toBe('Complete');
-    expect(await row.locator('[data-testid="study-instances"]').textContent()).toBe('2 / 2');
+    expect(await row.locator('[data-testid="study-instances"]').textContent()).toBe('2 / 2 / 2');
     const researchId = (await row.locator('a').textContent())!;
     expect(researchId).toMatch(/^KGH-[0-9A-Z]{8}$/);
 

@@ -53,7 +53,7 @@ export function StudiesScreen() {
         <thead>
           <tr>
             <th scope="col">Patient (local only)</th><th scope="col">Research ID</th><th scope="col">Study date</th><th scope="col">Modality</th>
-            <th scope="col" className="num">Instances<br /><small>uploaded / received</small></th><th scope="col">State</th><th scope="col">Last error</th>
+            <th scope="col" className="num">Instances<br /><small>delivered / de-identified / received</small></th><th scope="col">State</th><th scope="col">Last error</th>
           </tr>
         </thead>
         <tbody>
@@ -63,7 +63,7 @@ export function StudiesScreen() {
               <td><a href={`#/studies/${r.studyKey}`} className="mono">{r.researchId}</a></td>
               <td>{formatDate(r.studyDate)}</td>
               <td>{r.modality || '—'}</td>
-              <td className="num" data-testid="study-instances">{r.uploaded} / {r.instances}</td>
+              <td className="num" data-testid="study-instances">{r.uploaded} / {r.deidentified} / {r.instances}</td>
               <td data-testid="study-state"><StateBadge state={r.state} /></td>
               <td className="error-cell" data-testid="study-error">{r.lastError ?? ''}</td>
             </tr>

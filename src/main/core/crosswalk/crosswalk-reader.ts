@@ -16,18 +16,7 @@ export type CrosswalkFilter =
   | { kind: 'researchIds'; researchIds: string[] };
 
 /** One export row: the patient, then one of their studies (study fields empty for a patient with none). */
-export interface CrosswalkRow {
-  researchId: string;
-  patientId: string;
-  issuer: string;
-  name: string;
-  birthDate: string;
-  sex: string;
-  studyDate: string;
-  accessionNumber: string;
-  studyInstanceUid: string;
-  researchStudyUid: string;
-}
+export type CrosswalkRow = Omit<CrosswalkPatient, 'studies'> & Pick<CrosswalkStudy, 'studyDate' | 'accessionNumber' | 'studyInstanceUid' | 'researchStudyUid'>;
 
 interface PatientRow { id: number; research_id: string; patient_id: string; issuer: string; patient_name: string; birth_date: string; sex: string }
 interface StudyRow { study_date: string; accession_number: string; study_uid: string; research_study_uid: string; research_accession_number: string; modality: string }

@@ -12,6 +12,7 @@ interface StudyRow {
   study_date: string;
   modality: string;
   instances: number;
+  deidentified: number;
   uploaded: number;
   failed: number;
   held: number;
@@ -65,6 +66,7 @@ const toSummary = (r: StudyRow): StudySummary => ({
   studyDate: r.study_date,
   modality: r.modality,
   instances: r.instances,
+  deidentified: r.deidentified,
   uploaded: r.uploaded,
   failed: r.failed,
   held: r.held,
@@ -76,6 +78,7 @@ const toSummary = (r: StudyRow): StudySummary => ({
 // Per-study aggregates over its instances; `s` is the studies row.
 const AGGREGATES = `
   count(i.id) AS instances,
+  coalesce(sum(i.state IN ('deidentified', 'uploading', 'uploaded') OR (i.state = 'failed' AND i.outbox_path IS NOT NULL)), 0) AS deidentified,
   coalesce(sum(i.state = 'uploaded'), 0) AS uploaded,
   coalesce(sum(i.state = 'failed'), 0) AS failed,
   coalesce(sum(i.state = 'held'), 0) AS held,
