@@ -85,7 +85,7 @@ const AGGREGATES = `
   coalesce(sum(i.state = 'discarded'), 0) AS discarded,
   coalesce(sum(i.state IN ('deidentified', 'uploading') AND i.attempts > 0), 0) AS retrying,
   max(i.updated_at) AS updated_at,
-  (SELECT e.last_error FROM instances e WHERE e.study_ref = s.id AND e.last_error IS NOT NULL AND e.state <> 'uploaded'
+  (SELECT e.last_error FROM instances e WHERE e.study_ref = s.id AND e.last_error IS NOT NULL AND e.state NOT IN ('uploaded', 'discarded')
      ORDER BY e.updated_at DESC LIMIT 1) AS last_error`;
 
 const STUDY_COLUMNS = `s.id AS study_key, p.research_id, s.research_study_uid, p.patient_name, s.study_date, s.modality, s.created_at`;
