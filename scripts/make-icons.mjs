@@ -65,7 +65,7 @@ function appIcon(size) {
 }
 
 // The tray states of src/main/electron/tray-state.ts.
-export const TRAY_COLOURS = { idle: '#4b8b3b', receiving: '#2f6fd0', backlog: '#d99a1e', error: '#c8322c' };
+const TRAY_COLOURS = { idle: '#4b8b3b', receiving: '#2f6fd0', backlog: '#d99a1e', error: '#c8322c' };
 
 fs.writeFileSync(path.join(root, 'resources/icon.png'), appIcon(512));
 for (const [state, colour] of Object.entries(TRAY_COLOURS)) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrthanc, type OrthancServer } from '../support/orthanc';
 import { run } from '../support/processes';
 import { generateMammograms } from '../support/dicom-tools';
-import { sendToDestination, UploadRejected } from '../../src/main/core/upload';
+import { uploadInstance, UploadRejected } from '../../src/main/core/upload';
 import { GatewaySettings } from '../../src/shared/settings';
 
 /** A private CA and a server certificate for 127.0.0.1 signed by it, made with openssl. */
@@ -72,13 +72,13 @@ describe('https destination with a configurable CA', () => {
 
   it('uploads over https when destination.caFile names the CA that signed the server certificate', async () => {
     const destination = GatewaySettings.parse({ destination: { url, ...auth, caFile } }).destination!;
-    expect(await sendToDestination(destination, file)).toBe('Success');
+    expect((await uploadInstance(destination, file)).status).toBe('Success');
     expect(await orthanc.api<string[]>('/instances')).toHaveLength(1);
   });
 
   it('refuses an untrusted certificate permanently, with advice, instead of retrying forever', async () => {
     const destination = GatewaySettings.parse({ destination: { url, ...auth } }).destination!;
-    const error = await sendToDestination(destination, file).catch((e: unknown) => e);
+    const error = await uploadInstance(destination, file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadRejected);
     expect((error as Error).message).toMatch(/certificate is not trusted .*set destination\.caFile/);
   });

@@ -4,11 +4,6 @@ import { storeInOrthanc, UploadRejected } from './orthanc';
 import { storeWithStow } from './dicomweb';
 import { storeWithCStore } from './dimse';
 
-/** Sends one de-identified file to the destination the settings name; throws DestinationUnavailable or UploadRejected. */
-export async function sendToDestination(destination: DestinationSettings, file: string): Promise<string> {
-  return (await uploadInstance(destination, file)).status;
-}
-
 /** The destination's answer to an upload: its status, and the ID it gave the instance where it gives one (Orthanc). */
 export interface UploadAnswer {
   status: string;

@@ -1,5 +1,5 @@
 export { storeInOrthanc, orthancRequest, UploadRejected, DestinationUnavailable, type OrthancDestination, type OrthancStoreAnswer } from './orthanc';
 export { checkDestination, supportsOrthancVersion, MINIMUM_ORTHANC_VERSION } from './check';
-export { sendToDestination, uploadInstance, type UploadAnswer } from './destination';
+export { uploadInstance, type UploadAnswer } from './destination';
 export { confirmDelivery, CSTORE_STATUS_ONLY, type DeliveryCheck, type ExpectedInstance } from './confirm';
 export { testConnection } from './test-connection';
