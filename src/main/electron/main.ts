@@ -35,6 +35,7 @@ let tray: Tray | undefined;
 let gateway: Gateway | undefined;
 let dispatcher: ApiDispatcher | undefined;
 let lastReceivedAt: number | undefined;
+let trayRefresh: ReturnType<typeof setTimeout> | undefined;
 
 function fatal(title: string, message: string): never {
   log.error(`${title}: ${message}`);
@@ -129,7 +130,11 @@ async function startCore(): Promise<void> {
   gateway.on('instance', (event) => {
     if (event.state === 'received') lastReceivedAt = Date.now();
     notices.onInstance(event);
-    refreshTray();
+    // Several events an instance, hundreds a minute under load: one tray update per half second is enough.
+    trayRefresh ??= setTimeout(() => {
+      trayRefresh = undefined;
+      refreshTray();
+    }, 500);
   });
   // The receiving colour fades back by itself.
   setInterval(refreshTray, RECEIVING_WINDOW_MS / 2).unref();
