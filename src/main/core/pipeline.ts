@@ -135,16 +135,22 @@ export class Pipeline {
       const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities);
       if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
-      const patient = crosswalk.linkPatient(identity);
-      const study = crosswalk.linkStudy(patient, identity);
-      const result = deidentifyDataset(parsed.dataset, identity, {
-        settings: deid,
-        researchId: patient.researchId,
-        siteCode: this.deps.settings().site.code,
-        researchAccessionNumber: study.researchAccessionNumber,
-        researchStudyId: study.researchStudyId,
-        mapUid: (uid) => crosswalk.mapUid(uid),
-        dateShiftDays: deid.studyDates.keep === 'shift' ? crosswalk.dateShiftDays(patient, deid.studyDates.maxShiftDays) : undefined,
+      const dataset = parsed.dataset;
+      // One transaction for the links and every new UID (one commit, not one per UID), durable before the file
+      // that carries them is written.
+      const { patient, study, result } = crosswalk.inOneTransaction(() => {
+        const patient = crosswalk.linkPatient(identity);
+        const study = crosswalk.linkStudy(patient, identity);
+        const result = deidentifyDataset(dataset, identity, {
+          settings: deid,
+          researchId: patient.researchId,
+          siteCode: this.deps.settings().site.code,
+          researchAccessionNumber: study.researchAccessionNumber,
+          researchStudyId: study.researchStudyId,
+          mapUid: (uid) => crosswalk.mapUid(uid),
+          dateShiftDays: deid.studyDates.keep === 'shift' ? crosswalk.dateShiftDays(patient, deid.studyDates.maxShiftDays) : undefined,
+        });
+        return { patient, study, result };
       });
       this.deps.alterOutputForTest?.(result.dataset, parsed.dataset);
       const pieces = encodeInstance({

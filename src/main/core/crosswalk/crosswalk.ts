@@ -113,6 +113,20 @@ export class Crosswalk {
     })();
   }
 
+  /**
+   * Runs `work`'s links and UID mappings as one transaction: one commit (one disk sync) per instance instead of
+   * one per new UID. If it throws, none of it is kept, and the cache forgets too, since it may hold mappings the
+   * store just rolled back.
+   */
+  inOneTransaction<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      this.uidCache.clear();
+      throw error;
+    }
+  }
+
   /** The same original UID always maps to the same new UID, across instances, studies and restarts. */
   mapUid(original: string): string {
     const cached = this.uidCache.get(original);
