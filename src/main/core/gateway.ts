@@ -96,6 +96,28 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
   }
 }
 
+/**
+ * The bytes waiting in the spool and outbox, as admission reads them before every C-STORE: the store's sum over
+ * the backlog is taken at most every half second, with what was received since added on, so a fast sender cannot
+ * pass the cap between two sums (space freed shows up at the next sum, or at once when the cap would refuse).
+ */
+export function waitingBytesGauge(sum: () => number, maxAgeMs = 500): { read(now?: number): number; refresh(now?: number): number; add(bytes: number): void } {
+  let bytes = 0;
+  let summedAt = -Infinity;
+  const refresh = (now = Date.now()): number => {
+    bytes = sum();
+    summedAt = now;
+    return bytes;
+  };
+  return {
+    read: (now = Date.now()) => (now - summedAt >= maxAgeMs ? refresh(now) : bytes),
+    refresh,
+    add(received) {
+      bytes += received;
+    },
+  };
+}
+
 /** Why intake refuses more data now, or undefined: the spool cap and the free-space floor (settings.limits). */
 export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: number, freeBytes: number): string | undefined {
   if (pendingBytes >= limits.spoolCapBytes) return `spool full (${Math.round(pendingBytes / 1e6)} MB waiting, cap ${Math.round(limits.spoolCapBytes / 1e6)} MB)`;
@@ -138,6 +160,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
+      const pending = waitingBytesGauge(() => store.pendingBytes());
       listen = async () => {
         const server = startStorageScp(
           settings.intake.port,
@@ -151,7 +174,9 @@ export function createGateway(options: GatewayOptions): Gateway {
             idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
             admit() {
               const stats = fs.statfsSync(spoolDir);
-              const refusal = spoolRefusal(settings.limits, store.pendingBytes(), stats.bavail * stats.bsize);
+              const free = stats.bavail * stats.bsize;
+              // A refusal is confirmed against a fresh sum: space freed in the last half second counts.
+              const refusal = spoolRefusal(settings.limits, pending.read(), free) && spoolRefusal(settings.limits, pending.refresh(), free);
               return refusal ? { ok: false, reason: refusal } : { ok: true };
             },
           },
@@ -162,6 +187,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             },
             onStored(instance) {
               const id = store.recordReceived(instance);
+              pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
               work.wake();
             },
