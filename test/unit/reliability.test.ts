@@ -4,7 +4,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GatewaySettings, describeSettingsProblems } from '../../src/shared/settings';
-import { spoolRefusal } from '../../src/main/core/gateway';
+import { spoolRefusal, waitingBytesGauge } from '../../src/main/core/gateway';
+import { Crosswalk } from '../../src/main/core/crosswalk';
 import { retryDelayMs } from '../../src/main/core/pipeline';
 import { openDatabase } from '../../src/main/core/store';
 import { JobStore } from '../../src/main/core/jobs';
@@ -42,6 +43,51 @@ describe('back-pressure', () => {
     expect(spoolRefusal(limits, 999_999, 10_000_000)).toBeUndefined();
     expect(spoolRefusal(limits, 1_000_000, 10_000_000)).toMatch(/^spool full/);
     expect(spoolRefusal(limits, 0, 499_999)).toMatch(/^disk nearly full/);
+  });
+});
+
+describe('waiting bytes for admission', () => {
+  it('sums the backlog at most every half second and counts what arrives in between', () => {
+    let sums = 0;
+    let backlog = 1000;
+    const gauge = waitingBytesGauge(() => {
+      sums += 1;
+      return backlog;
+    });
+    expect(gauge.read(10_000)).toBe(1000);
+    gauge.add(500);
+    backlog = 100; // uploads freed space: seen at the next sum, not before
+    expect(gauge.read(10_499)).toBe(1500);
+    expect(sums).toBe(1);
+    expect(gauge.read(10_500)).toBe(100);
+    expect(sums).toBe(2);
+    backlog = 0;
+    expect(gauge.refresh(10_600)).toBe(0);
+    expect(gauge.read(10_700)).toBe(0);
+    expect(sums).toBe(3);
+  });
+});
+
+describe('crosswalk: one transaction per de-identified instance', () => {
+  const identity = { patientId: 'P1', issuerOfPatientId: '', patientName: 'DOE^JANE', birthDate: '19600101', sex: 'F', studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.1', sopInstanceUid: '1.2.3.1.1', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2', studyDate: '20260101', accessionNumber: 'A1', studyId: 'S1', modality: 'MG' };
+  const uidCount = (db: ReturnType<typeof newStore>['db']) => (db.prepare('SELECT count(*) AS n FROM uid_map').get() as { n: number }).n;
+
+  it('keeps every link and mapping made in it, and on failure none, with the cache forgetting them too', () => {
+    const { db } = newStore();
+    const crosswalk = new Crosswalk(db, 'SITE');
+    const before = uidCount(db);
+    expect(() => crosswalk.inOneTransaction(() => {
+      crosswalk.linkStudy(crosswalk.linkPatient({ ...identity, studyInstanceUid: '9.9.9' }), { ...identity, studyInstanceUid: '9.9.9' });
+      crosswalk.mapUid('1.2.3.4.5');
+      throw new Error('de-identification failed');
+    })).toThrow('de-identification failed');
+    expect(uidCount(db)).toBe(before);
+    expect(db.prepare(`SELECT count(*) AS n FROM patients WHERE patient_id = 'P1'`).get()).toEqual({ n: 0 });
+
+    // Had the cache kept the rolled-back mapping, this would return it without storing it.
+    const mapped = crosswalk.inOneTransaction(() => crosswalk.mapUid('1.2.3.4.5'));
+    expect(db.prepare('SELECT replacement FROM uid_map WHERE original = ?').get('1.2.3.4.5')).toEqual({ replacement: mapped });
+    expect(new Crosswalk(db, 'SITE').mapUid('1.2.3.4.5')).toBe(mapped);
   });
 });
 
