@@ -148,6 +148,31 @@ describe('bad input: each gets the right DICOM answer, a log line and a review e
     open.forEach((c) => c.close());
     await waitFor('associations closed', async () => ((await echoscu(port)).code === 0 ? true : undefined), 10_000, 200);
   });
+
+  it('answers a failure when the spool cannot take a file (folder gone, or not a folder), and stores again once it can', async () => {
+    const spool = path.join(gateway.dataDir, 'spool');
+    const file = path.join(set.dir, set.files[15]!.file);
+    const answerTo = async (): Promise<string[]> => {
+      const report = await storescuReport(port, [file]);
+      expect(report.acknowledged, report.output).toEqual([]);
+      return [...report.statuses.values()];
+    };
+    fs.rmSync(spool, { recursive: true, force: true });
+    try {
+      // The free-space check cannot be made: refused as out of resources, the association goes on.
+      expect(await answerTo()).toEqual([expect.stringMatching(/Out ?Of ?Resources/i)]);
+      expect(gateway.output()).toMatch(/instance refused .*0xa700.*cannot check the spool: ENOENT/);
+      // The check passes but the spool file cannot be created in it.
+      fs.writeFileSync(spool, '');
+      expect(await answerTo()).toEqual([expect.stringMatching(/Processing ?Failure|0x0?110/i)]);
+      expect(gateway.output()).toMatch(/instance could not be stored .*ENOTDIR/);
+    } finally {
+      fs.rmSync(spool, { force: true });
+      fs.mkdirSync(spool, { mode: 0o700 });
+    }
+    const stored = await storescuReport(port, [file]);
+    expect(stored.acknowledged).toEqual([path.resolve(file)]);
+  });
 });
 
 describe('disk-full: a small spool cap answers 0xA700 and accepts again after the backlog drains', () => {
