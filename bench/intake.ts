@@ -4,14 +4,9 @@
  * Usage: npx tsx bench/intake.ts [--runs 3] [--files 20] [--size-mb 27]
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/ports';
-import { exited, waitFor } from '../test/support/processes';
-import { generate, machineDescription, median, seconds, startBenchGateway, storescu } from './lib';
-import net from 'node:net';
+import { generate, intoStorescp, machineDescription, median, seconds, startBenchGateway, storescu } from './lib';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, files: { type: 'string', default: '20' }, 'size-mb': { type: 'string', default: '27' } } });
 const runs = Number(values.runs);
@@ -25,25 +20,6 @@ async function intoGateway(files: string[]): Promise<{ ms: number; rss: number }
     return { ms: performance.now() - start, rss: gateway.peakRssMb() };
   } finally {
     await gateway.stop();
-  }
-}
-
-async function intoStorescp(files: string[]): Promise<number> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-storescp-'));
-  const child = spawn('storescp', ['-od', dir, '-aet', 'STORESCP', String(port)], { stdio: 'ignore' });
-  try {
-    await waitFor('storescp listening', () => new Promise<boolean | undefined>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
-      socket.on('error', () => resolve(undefined));
-    }), 10_000, 50);
-    const start = performance.now();
-    await storescu(port, files, 'STORESCP');
-    return performance.now() - start;
-  } finally {
-    child.kill('SIGTERM');
-    await exited(child);
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,9 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exited, run, waitFor } from '../test/support/processes';
+import { freePort } from '../test/support/ports';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -87,4 +89,29 @@ export async function generate(args: string[]): Promise<{ dir: string; files: st
 export async function storescu(port: number, files: string[], calledAe: string): Promise<void> {
   // storescu takes a directory with +sd; a long argument list is fine too, but stays under ARG_MAX this way.
   await run('storescu', ['-aec', calledAe, '-aet', 'BENCH_SCU', '127.0.0.1', String(port), ...files]);
+}
+
+/** `n` storescu associations at once, the files dealt out between them (as a sender with several threads does). */
+export async function storescuParallel(port: number, files: string[], calledAe: string, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, (_, i) => storescu(port, files.filter((_f, j) => j % n === i), calledAe)));
+}
+
+/** Milliseconds for storescu to send `files` to dcmtk's storescp (writing them to a scratch folder). */
+export async function intoStorescp(files: string[]): Promise<number> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-storescp-'));
+  const child = spawn('storescp', ['-od', dir, '-aet', 'STORESCP', String(port)], { stdio: 'ignore' });
+  try {
+    await waitFor('storescp listening', () => new Promise<boolean | undefined>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(undefined));
+    }), 10_000, 50);
+    const start = performance.now();
+    await storescu(port, files, 'STORESCP');
+    return performance.now() - start;
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,9 @@
 /**
- * Many small instances: 2,000 generated 512×512 16-bit images (CT-sized), first through intake and
- * de-identification alone (no destination: the research server's ingest excluded), then end to end.
- * Usage: npx tsx bench/small-instances.ts [--count 2000]
+ * Many small instances: 2,000 generated 512×512 16-bit images (CT-sized) through intake and de-identification
+ * alone (no destination: the research server's ingest excluded), sent on one association as a modality does and
+ * on four at once as a multi-threaded sender does; then end to end into a research Orthanc; and, for scale, the
+ * same files from storescu into dcmtk's storescp.
+ * Usage: npx tsx bench/small-instances.ts [--count 2000] [--runs 3]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,10 +13,11 @@ import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/processes';
 import { openDatabase } from '../src/main/core/store';
 import { JobStore } from '../src/main/core/jobs';
-import { generate, machineDescription, seconds, startBenchGateway, storescu, type BenchGateway } from './lib';
+import { generate, intoStorescp, machineDescription, median, seconds, startBenchGateway, storescuParallel, type BenchGateway } from './lib';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } } });
 const count = Number(values.count);
+const runs = Number(values.runs);
 
 function deidentifiedCount(gateway: BenchGateway): number {
   const db = openDatabase(path.join(gateway.dataDir, 'gateway.db'), gateway.databaseKey);
@@ -26,43 +29,62 @@ function deidentifiedCount(gateway: BenchGateway): number {
   }
 }
 
+/** Sends the files on `associations` associations; times the last acknowledgement and the last de-identification. */
+async function throughDeidentification(files: string[], associations: number): Promise<{ intakeMs: number; deidMs: number; rss: number }> {
+  const port = await freePort();
+  const gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port } });
+  try {
+    const start = performance.now();
+    await storescuParallel(port, files, 'DEID_GW', associations);
+    const intakeMs = performance.now() - start;
+    await waitFor('all de-identified', () => (deidentifiedCount(gateway) >= files.length ? true : undefined), 600_000, 100);
+    return { intakeMs, deidMs: performance.now() - start, rss: gateway.peakRssMb() };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function endToEnd(files: string[]): Promise<{ ms: number; rss: number }> {
+  const research = await startOrthanc();
+  const port = await freePort();
+  const gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port }, destination: { url: research.url, username: research.username, password: research.password } });
+  try {
+    const start = performance.now();
+    await storescuParallel(port, files, 'DEID_GW', 1);
+    await waitFor('all at Orthanc', async () => ((await research.api<{ CountInstances: number }>('/statistics')).CountInstances >= files.length ? true : undefined), 900_000, 250);
+    return { ms: performance.now() - start, rss: gateway.peakRssMb() };
+  } finally {
+    await gateway.stop();
+    await research.stop();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`machine: ${machineDescription()}`);
   // 4 views × 10 studies × patients = count instances.
-  const patients = Math.ceil(count / 40);
-  const data = await generate(['--rows', '512', '--cols', '512', '--patients', String(patients), '--studies-per-patient', '10', '--views', '4']);
+  const data = await generate(['--rows', '512', '--cols', '512', '--patients', String(Math.ceil(count / 40)), '--studies-per-patient', '10', '--views', '4']);
   const files = data.files.slice(0, count);
+  const one: Array<{ intakeMs: number; deidMs: number; rss: number }> = [];
+  const four: typeof one = [];
+  const e2e: Array<{ ms: number; rss: number }> = [];
+  for (let i = 0; i < runs; i++) {
+    one.push(await throughDeidentification(files, 1));
+    four.push(await throughDeidentification(files, 4));
+    e2e.push(await endToEnd(files));
+  }
+  const storescpMs = await intoStorescp(files);
 
-  // 1. Intake + de-identification only.
-  let port = await freePort();
-  let gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port } });
-  const intakeStart = performance.now();
-  await storescu(port, files, 'DEID_GW');
-  const received = performance.now();
-  await waitFor('all de-identified', () => (deidentifiedCount(gateway) >= files.length ? true : undefined), 600_000, 200);
-  const deidentified = performance.now();
-  const deidRss = gateway.peakRssMb();
-  await gateway.stop();
-
-  // 2. End to end to a research Orthanc.
-  const research = await startOrthanc();
-  port = await freePort();
-  gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port }, destination: { url: research.url, username: research.username, password: research.password } });
-  const e2eStart = performance.now();
-  await storescu(port, files, 'DEID_GW');
-  await waitFor('all at Orthanc', async () => ((await research.api<{ CountInstances: number }>('/statistics')).CountInstances >= files.length ? true : undefined), 900_000, 250);
-  const e2e = performance.now() - e2eStart;
-  const e2eRss = gateway.peakRssMb();
-  await gateway.stop();
-  await research.stop();
-
-  const intakeMs = received - intakeStart;
-  const deidMs = deidentified - intakeStart; // from the first instance sent to the last de-identified
-  console.log(`| ${files.length} instances of 512×512×16 bit | s | instances/s | peak RSS MB |`);
+  const rate = (ms: number): string => (files.length / (ms / 1000)).toFixed(0);
+  const peak = (xs: Array<{ rss: number }>): string => Math.max(...xs.map((x) => x.rss)).toFixed(0);
+  const row = (label: string, ms: number, rss = '–'): void => console.log(`| ${label} | ${seconds(ms)} | ${rate(ms)} | ${rss} |`);
+  console.log(`| ${files.length} instances of 512×512×16 bit (median of ${runs}) | s | instances/s | peak RSS MB |`);
   console.log('| --- | --- | --- | --- |');
-  console.log(`| storescu → gateway intake | ${seconds(intakeMs)} | ${(files.length / (intakeMs / 1000)).toFixed(0)} | – |`);
-  console.log(`| intake + de-identification (no upload) | ${seconds(deidMs)} | ${(files.length / (deidMs / 1000)).toFixed(0)} | ${deidRss.toFixed(0)} |`);
-  console.log(`| end to end into a research Orthanc | ${seconds(e2e)} | ${(files.length / (e2e / 1000)).toFixed(0)} | ${e2eRss.toFixed(0)} |`);
+  row('1 association: storescu → gateway intake', median(one.map((r) => r.intakeMs)));
+  row('1 association: intake + de-identification (no upload)', median(one.map((r) => r.deidMs)), peak(one));
+  row('4 associations: storescu × 4 → gateway intake', median(four.map((r) => r.intakeMs)));
+  row('4 associations: intake + de-identification (no upload)', median(four.map((r) => r.deidMs)), peak(four));
+  row('1 association: end to end into a research Orthanc', median(e2e.map((r) => r.ms)), peak(e2e));
+  row('for scale, 1 association: storescu → dcmtk storescp (one run)', storescpMs);
   console.log('target: ≥ 200 instances/s through de-identification');
   fs.rmSync(data.dir, { recursive: true, force: true });
 }
