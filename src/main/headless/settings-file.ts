@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { GatewaySettings, describeSettingsProblems } from '../../shared/settings';
 import type { SettingsStore } from '../core/api';
+import { syncDirectory } from '../core/durable';
 
 /**
  * Writes `text` to `file` so that a reader (or a crash) sees the old content or the new, never a mix:
@@ -24,12 +25,7 @@ export async function writeFileAtomic(file: string, text: string, mode = 0o600):
     await fs.promises.rm(temp, { force: true });
     throw error;
   }
-  const folder = await fs.promises.open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+  await syncDirectory(dir);
 }
 
 /** The headless runner's settings file as a SettingsStore: validated with the one schema, written atomically. */

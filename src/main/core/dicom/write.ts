@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { syncDirectory } from '../durable';
 import type { ByteSource } from './source';
 import type { DicomDataset, DicomElement } from './model';
 import { ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, UNDEFINED_LENGTH, elementOf, groupOf, formatTag, tag } from './tag';
@@ -155,7 +156,7 @@ const COPY_CHUNK = 4 << 20;
 
 /**
  * Writes the pieces to `target` through a temporary file, copying bulk ranges from the source file in
- * 4 MB chunks (memory stays flat for a 1 GB instance), fsyncs, then renames into place.
+ * 4 MB chunks (memory stays flat for a 1 GB instance), fsyncs, then renames into place and syncs the folder.
  */
 export async function writePieces(target: string, pieces: EncodedPiece[], sourcePath: string | undefined, source: ByteSource): Promise<number> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
@@ -197,5 +198,7 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
   await out.close();
   await input?.close();
   await fs.promises.rename(temp, target);
+  // The job store will point at this file: its name must survive a power cut as well as its bytes.
+  await syncDirectory(path.dirname(target));
   return written;
 }

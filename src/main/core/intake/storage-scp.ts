@@ -7,6 +7,7 @@ import dimse from 'dcmjs-dimse';
 import type { Logger } from '../log';
 import { describeTransferSyntax, encodeFileMeta, parseInstanceFile } from '../dicom';
 import { readIdentity } from '../deid';
+import { syncDirectory } from '../durable';
 
 const { Scp, Server, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -114,16 +115,6 @@ const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Er
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
 type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
-
-/** Makes a rename in `dir` durable (the file's own fsync does not cover its directory entry). */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
 function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
