@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exited, run, waitFor } from '../test/support/processes';
 import { freePort } from '../test/support/ports';
+import { dealOut } from '../test/support/load';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -93,7 +94,7 @@ export async function storescu(port: number, files: string[], calledAe: string):
 
 /** `n` storescu associations at once, the files dealt out between them (as a sender with several threads does). */
 export async function storescuParallel(port: number, files: string[], calledAe: string, n: number): Promise<void> {
-  await Promise.all(Array.from({ length: n }, (_, i) => storescu(port, files.filter((_f, j) => j % n === i), calledAe)));
+  await Promise.all(dealOut(files, n).map((group) => storescu(port, group, calledAe)));
 }
 
 /** Milliseconds for storescu to send `files` to dcmtk's storescp (writing them to a scratch folder). */

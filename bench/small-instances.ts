@@ -13,7 +13,7 @@ import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/processes';
 import { openDatabase } from '../src/main/core/store';
 import { JobStore } from '../src/main/core/jobs';
-import { generate, intoStorescp, machineDescription, median, seconds, startBenchGateway, storescuParallel, type BenchGateway } from './lib';
+import { generate, intoStorescp, machineDescription, median, seconds, startBenchGateway, storescu, storescuParallel, type BenchGateway } from './lib';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } } });
 const count = Number(values.count);
@@ -50,7 +50,7 @@ async function endToEnd(files: string[]): Promise<{ ms: number; rss: number }> {
   const gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port }, destination: { url: research.url, username: research.username, password: research.password } });
   try {
     const start = performance.now();
-    await storescuParallel(port, files, 'DEID_GW', 1);
+    await storescu(port, files, 'DEID_GW');
     await waitFor('all at Orthanc', async () => ((await research.api<{ CountInstances: number }>('/statistics')).CountInstances >= files.length ? true : undefined), 900_000, 250);
     return { ms: performance.now() - start, rss: gateway.peakRssMb() };
   } finally {

@@ -35,10 +35,14 @@ export async function storescuReport(port: number, files: string[], options: { c
   return { acknowledged: [...acknowledged], notAcknowledged: files.filter((f) => !acknowledged.has(path.resolve(f))), statuses, code, output };
 }
 
+/** `files` dealt out into `n` groups, one per association (empty groups left out). */
+export function dealOut(files: string[], n: number): string[][] {
+  return Array.from({ length: n }, (_, i) => files.filter((_f, j) => j % n === i)).filter((g) => g.length > 0);
+}
+
 /** Runs `n` storescu associations at once over `files` split evenly. */
 export async function storescuConcurrently(port: number, files: string[], n: number): Promise<StoreReport[]> {
-  const groups = Array.from({ length: n }, (_, i) => files.filter((_f, j) => j % n === i));
-  return Promise.all(groups.filter((g) => g.length).map((g) => storescuReport(port, g)));
+  return Promise.all(dealOut(files, n).map((g) => storescuReport(port, g)));
 }
 
 /** SOP Instance UIDs stored at Orthanc, with how many Orthanc instances carry each. */
