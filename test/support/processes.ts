@@ -13,6 +13,11 @@ export function run(cmd: string, args: string[], options: { allowFailure?: boole
       if (code !== 0 && !options.allowFailure) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${stderr}${stdout}`));
       else resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits without reading its input (7z failing at once, say) closes the pipe first: that EPIPE
+    // is not an error of the run, whose exit code and output say what happened.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
