@@ -55,7 +55,9 @@ export async function startBenchGateway(settings: Record<string, unknown>): Prom
   fs.writeFileSync(settingsFile, JSON.stringify(settings));
   const dataDir = path.join(dir, 'data');
   const databaseKey = crypto.randomBytes(32).toString('hex');
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main/headless/cli.js'), '--settings', settingsFile, '--data-dir', dataDir], {
+  // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/main/headless/cli.js'), '--settings', settingsFile, '--data-dir', dataDir], {
     cwd: ROOT,
     env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
     stdio: ['ignore', 'pipe', 'pipe'],
