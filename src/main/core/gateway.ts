@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewaySettings } from '../../shared/settings';
 import type { DeliveryRecheck, InstanceCounts, InstanceEvent, StudyProgress } from '../../shared/domain';
 import type { Logger } from './log';
-import { openDatabase, type GatewayDatabase } from './store';
+import { openDatabase, DeferredSync, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
@@ -150,13 +150,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
       const crosswalk = new Crosswalk(db, settings.site.code);
+      const sync = new DeferredSync(db);
       access = createDoctorAccess(db, () => settings, logger);
       // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
       await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
       const interrupted = jobs.recoverInterruptedUploads();
       if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
+      pipeline = new Pipeline({ jobs, crosswalk, sync, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -185,11 +186,13 @@ export function createGateway(options: GatewayOptions): Gateway {
               const id = store.recordHeld(instance, reason);
               events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
             },
-            onStored(instance) {
-              const id = store.recordReceived(instance);
+            async onStored(instance) {
+              const id = sync.unsynced(() => store.recordReceived(instance));
               pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
               work.wake();
+              // The sender is answered (and may delete its copy) only once the record is on disk.
+              await sync.synced();
             },
             onAssociation(info) {
               lastAssociation = { at: new Date().toISOString(), ...info };

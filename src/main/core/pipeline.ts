@@ -6,6 +6,7 @@ import type { GatewaySettings } from '../../shared/settings';
 import type { DeliveryRecheck, InstanceEvent } from '../../shared/domain';
 import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
+import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
 import { parseInstanceFile, encodeInstance, writePieces, stringValue, tagOf, type DicomDataset, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
@@ -24,6 +25,8 @@ export function retryDelayMs(attempts: number): number {
 export interface PipelineDeps {
   jobs: JobStore;
   crosswalk: Crosswalk;
+  /** Commits of the busy path that do not wait for the disk; an upload waits for them (synced()) first. */
+  sync: DeferredSync;
   settings: () => GatewaySettings;
   outboxDir: string;
   /** Where held instances' files go (the review list), out of the spool's way. */
@@ -136,9 +139,9 @@ export class Pipeline {
       if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
       const dataset = parsed.dataset;
-      // One transaction for the links and every new UID (one commit, not one per UID), durable before the file
-      // that carries them is written.
-      const { patient, study, result } = crosswalk.inOneTransaction(() => {
+      // One transaction for the links and every new UID (one commit, not one per UID). It need not be on disk yet:
+      // nothing leaves before the upload waits for sync.synced(), and the log keeps commits in order.
+      const { patient, study, result } = this.deps.sync.unsynced(() => crosswalk.inOneTransaction(() => {
         const patient = crosswalk.linkPatient(identity);
         const study = crosswalk.linkStudy(patient, identity);
         const result = deidentifyDataset(dataset, identity, {
@@ -151,7 +154,7 @@ export class Pipeline {
           dateShiftDays: deid.studyDates.keep === 'shift' ? crosswalk.dateShiftDays(patient, deid.studyDates.maxShiftDays) : undefined,
         });
         return { patient, study, result };
-      });
+      }));
       this.deps.alterOutputForTest?.(result.dataset, parsed.dataset);
       const pieces = encodeInstance({
         dataset: result.dataset,
@@ -173,15 +176,17 @@ export class Pipeline {
         });
       }
       const policy = deidPolicy(deid, this.deps.settings().site.code);
-      jobs.markDeidentified(job.id, {
+      const outputSizeBytes = (await fs.promises.stat(outboxPath)).size;
+      // Lost in a power cut, the instance is de-identified again into the same outbox file: nothing was sent yet.
+      this.deps.sync.unsynced(() => jobs.markDeidentified(job.id, {
         studyRef: study.studyRef,
         outboxPath,
         researchSopInstanceUid: result.sopInstanceUid,
         researchSeriesInstanceUid: stringValue(result.dataset, tagOf('SeriesInstanceUID')),
         transferSyntaxUid: parsed.syntax.uid,
-        outputSizeBytes: (await fs.promises.stat(outboxPath)).size,
+        outputSizeBytes,
         policy,
-      });
+      }));
       this.log.info(`instance ${job.id} de-identified`, { researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
       this.emit({ instanceId: job.id, state: 'deidentified', researchId: patient.researchId, researchStudyUid: study.researchStudyUid });
     } catch (error) {
@@ -214,8 +219,10 @@ export class Pipeline {
     const destination = this.deps.settings().destination;
     if (!destination || !job.outboxPath) return;
     try {
-      this.deps.jobs.markUploading(job.id);
+      this.deps.sync.unsynced(() => this.deps.jobs.markUploading(job.id));
       this.emit({ instanceId: job.id, state: 'uploading' });
+      // Nothing reaches the research server before its crosswalk links and this job's state are on disk.
+      await this.deps.sync.synced();
       // Orthanc exposes the stored file's MD5; the other destinations do not, so it is not computed for them. Before
       // an upload it is needed only to look for an earlier copy; the upload itself hashes what it sends.
       const expected = await this.expectedOf(job, destination.type === 'orthanc-rest' && job.confirmBeforeUpload);

@@ -103,8 +103,8 @@ export interface SpooledInstance {
 }
 
 export interface IntakeHandlers {
-  /** Records the spooled instance; success is answered only after this returns. */
-  onStored(instance: SpooledInstance): void;
+  /** Records the spooled instance; success is answered only after this returns (or its promise resolves). */
+  onStored(instance: SpooledInstance): void | Promise<void>;
   /** Records an instance refused for its content but kept in quarantine for the review list. */
   onHeld?(instance: SpooledInstance, reason: string): void;
   onAssociation?(info: { callingAeTitle: string; accepted: boolean; reason?: string }): void;
@@ -414,7 +414,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             await setAside(spooled, refusal);
             return finish({ error: refusal });
           }
-          handlers.onStored(spooled);
+          await handlers.onStored(spooled);
           finish({ spooled });
         })().catch((e: Error) => finish({ error: e }));
       };
