@@ -143,6 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let lastAssociation: IntakeAssociation | undefined;
   let listen: (() => Promise<StorageScpServer>) | undefined;
   let paused = false;
+  let sync: DeferredSync | undefined;
 
   return {
     async start() {
@@ -150,14 +151,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
       const crosswalk = new Crosswalk(db, settings.site.code);
-      const sync = new DeferredSync(db);
+      const commits = (sync = new DeferredSync(db));
       access = createDoctorAccess(db, () => settings, logger);
       // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
       await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
       const interrupted = jobs.recoverInterruptedUploads();
       if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, sync, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
+      pipeline = new Pipeline({ jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -187,12 +188,12 @@ export function createGateway(options: GatewayOptions): Gateway {
               events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
             },
             async onStored(instance) {
-              const id = sync.unsynced(() => store.recordReceived(instance));
+              const id = commits.unsynced(() => store.recordReceived(instance));
               pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
               work.wake();
               // The sender is answered (and may delete its copy) only once the record is on disk.
-              await sync.synced();
+              await commits.synced();
             },
             onAssociation(info) {
               lastAssociation = { at: new Date().toISOString(), ...info };
@@ -218,6 +219,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     async stop() {
       await scp?.stop();
       await pipeline?.stop();
+      await sync?.close();
       db?.close();
       db = undefined;
     },

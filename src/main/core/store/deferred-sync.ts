@@ -19,6 +19,7 @@ export class DeferredSync {
   /** The sync in progress, and the one queued behind it for commits it may have missed. */
   private current: Promise<void> | undefined;
   private next: Promise<void> | undefined;
+  private log: Promise<fs.promises.FileHandle> | undefined;
 
   constructor(private readonly db: GatewayDatabase) {
     this.walFile = `${db.name}-wal`;
@@ -55,27 +56,33 @@ export class DeferredSync {
     return (this.current = this.start());
   }
 
+  /** Closes the log file this keeps open for its syncs; call before closing the database. */
+  async close(): Promise<void> {
+    const opening = this.log;
+    this.log = undefined;
+    const handle = await opening?.catch(() => undefined);
+    await handle?.close();
+  }
+
   private start(): Promise<void> {
-    const sync: Promise<void> = syncFile(this.walFile).finally(() => {
+    const sync: Promise<void> = this.syncLog().finally(() => {
       if (this.current === sync) this.current = undefined;
     });
     return sync;
   }
-}
 
-/** fsync of a file by name: the log is SQLite's own file, so it is opened here only to be synced. */
-async function syncFile(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await fs.promises.open(file, 'r');
-  } catch (error) {
-    // No log: the database was closed, which checkpoints the log into the database file with a sync, and deletes it.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
+  /** fsync of the log, through a handle kept open: SQLite's own is out of reach, and any handle syncs the file. */
+  private async syncLog(): Promise<void> {
+    this.log ??= fs.promises.open(this.walFile, 'r');
+    let handle;
+    try {
+      handle = await this.log;
+    } catch (error) {
+      this.log = undefined;
+      // No log: the database was closed, which checkpoints the log into the database file with a sync, and deletes it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
     await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
