@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { startOrthanc, type OrthancServer } from '../test/support/orthanc';
 import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/processes';
-import { generate, machineDescription, median, seconds, startBenchGateway, storescu } from './lib';
+import { generate, machineDescription, machineIdleSeconds, median, seconds, startBenchGateway, storescu } from './lib';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, files: { type: 'string', default: '20' }, 'size-mb': { type: 'string', default: '27' } } });
 const runs = Number(values.runs);
@@ -32,6 +32,9 @@ interface Outcome {
   totalMs: number;
   afterLastStoreMs: number;
   peakRssMb?: number;
+  /** Gateway runs: the gateway's CPU seconds, and the machine's idle seconds (both cores) over the run. */
+  gatewayCpuS?: number;
+  idleS?: number;
 }
 
 async function viaGateway(files: string[]): Promise<Outcome> {
@@ -42,11 +45,18 @@ async function viaGateway(files: string[]): Promise<Outcome> {
     destination: { url: research.url, username: research.username, password: research.password },
   });
   try {
+    const [cpu0, idle0] = [gateway.cpuSeconds(), machineIdleSeconds()];
     const start = performance.now();
     await storescu(port, files, 'DEID_GW');
     const lastStore = performance.now();
     const done = await untilStored(research, files.length);
-    return { totalMs: done - start, afterLastStoreMs: done - lastStore, peakRssMb: gateway.peakRssMb() };
+    return {
+      totalMs: done - start,
+      afterLastStoreMs: done - lastStore,
+      peakRssMb: gateway.peakRssMb(),
+      gatewayCpuS: gateway.cpuSeconds() - cpu0,
+      idleS: machineIdleSeconds() - idle0,
+    };
   } finally {
     await gateway.stop();
     await research.stop();
@@ -149,6 +159,8 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${seconds(total)} | ${(files.length / (total / 1000)).toFixed(2)} | ${(totalMb / (total / 1000)).toFixed(1)} | ${after} | ${rss} |`);
   }
   console.log('');
+  const gatewayRuns = results.gateway!;
+  console.log(`gateway runs (median): gateway CPU ${median(gatewayRuns.map((o) => o.gatewayCpuS!)).toFixed(2)} s, machine idle ${median(gatewayRuns.map((o) => o.idleS!)).toFixed(2)} s of ${((os.cpus().length * g) / 1000).toFixed(2)} core-seconds`);
   console.log(`gateway / reference: ${(g / r).toFixed(2)} (target ≤ 0.5)   gateway / floor: ${(g / fl).toFixed(2)} (target ≤ 1.2)`);
   fs.rmSync(data.dir, { recursive: true, force: true });
 }

@@ -26,6 +26,18 @@ export function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU seconds a process has used so far, user and system (/proc/PID/stat, in clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Idle CPU seconds of the whole machine so far, all cores (iowait included): where it stays near 0, CPU is the limit. */
+export function machineIdleSeconds(): number {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (fields[3]! + fields[4]!) / 100;
+}
+
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
@@ -36,6 +48,7 @@ export interface BenchGateway {
   dataDir: string;
   databaseKey: string;
   peakRssMb(): number;
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -74,6 +87,7 @@ export async function startBenchGateway(settings: Record<string, unknown>): Prom
     dataDir,
     databaseKey,
     peakRssMb: () => peakRssMb(child.pid!),
+    cpuSeconds: () => cpuSeconds(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       await exited(child);

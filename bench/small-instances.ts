@@ -13,7 +13,7 @@ import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/processes';
 import { openDatabase } from '../src/main/core/store';
 import { JobStore } from '../src/main/core/jobs';
-import { generate, intoStorescp, machineDescription, median, seconds, startBenchGateway, storescu, storescuParallel, type BenchGateway } from './lib';
+import { generate, intoStorescp, machineDescription, machineIdleSeconds, median, seconds, startBenchGateway, storescu, storescuParallel, type BenchGateway } from './lib';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' } } });
 const count = Number(values.count);
@@ -30,15 +30,27 @@ function deidentifiedCount(gateway: BenchGateway): number {
 }
 
 /** Sends the files on `associations` associations; times the last acknowledgement and the last de-identification. */
-async function throughDeidentification(files: string[], associations: number): Promise<{ intakeMs: number; deidMs: number; rss: number }> {
+interface DeidRun {
+  intakeMs: number;
+  deidMs: number;
+  rss: number;
+  /** The gateway's CPU time per instance, and the machine's idle time per instance (both cores), in ms. */
+  gatewayCpuMs: number;
+  idleMs: number;
+}
+
+async function throughDeidentification(files: string[], associations: number): Promise<DeidRun> {
   const port = await freePort();
   const gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port } });
   try {
+    const [cpu0, idle0] = [gateway.cpuSeconds(), machineIdleSeconds()];
     const start = performance.now();
     await storescuParallel(port, files, 'DEID_GW', associations);
     const intakeMs = performance.now() - start;
     await waitFor('all de-identified', () => (deidentifiedCount(gateway) >= files.length ? true : undefined), 600_000, 100);
-    return { intakeMs, deidMs: performance.now() - start, rss: gateway.peakRssMb() };
+    const deidMs = performance.now() - start;
+    const perInstance = (s: number): number => (s * 1000) / files.length;
+    return { intakeMs, deidMs, rss: gateway.peakRssMb(), gatewayCpuMs: perInstance(gateway.cpuSeconds() - cpu0), idleMs: perInstance(machineIdleSeconds() - idle0) };
   } finally {
     await gateway.stop();
   }
@@ -64,7 +76,7 @@ async function main(): Promise<void> {
   // 4 views × 10 studies × patients = count instances.
   const data = await generate(['--rows', '512', '--cols', '512', '--patients', String(Math.ceil(count / 40)), '--studies-per-patient', '10', '--views', '4']);
   const files = data.files.slice(0, count);
-  const one: Array<{ intakeMs: number; deidMs: number; rss: number }> = [];
+  const one: DeidRun[] = [];
   const four: typeof one = [];
   const e2e: Array<{ ms: number; rss: number }> = [];
   for (let i = 0; i < runs; i++) {
@@ -85,6 +97,13 @@ async function main(): Promise<void> {
   row('4 associations: intake + de-identification (no upload)', median(four.map((r) => r.deidMs)), peak(four));
   row('1 association: end to end into a research Orthanc', median(e2e.map((r) => r.ms)), peak(e2e));
   row('for scale, 1 association: storescu → dcmtk storescp (one run)', storescpMs);
+  console.log('');
+  const cpu = (label: string, xs: DeidRun[]): void =>
+    console.log(`| ${label} | ${median(xs.map((x) => x.gatewayCpuMs)).toFixed(1)} | ${median(xs.map((x) => x.idleMs)).toFixed(1)} |`);
+  console.log('| intake + de-identification (median) | gateway CPU ms per instance (user + system) | machine idle ms per instance (2 cores) |');
+  console.log('| --- | --- | --- |');
+  cpu('1 association', one);
+  cpu('4 associations', four);
   console.log('target: ≥ 200 instances/s through de-identification');
   fs.rmSync(data.dir, { recursive: true, force: true });
 }
