@@ -29,16 +29,16 @@ function deidentifiedCount(gateway: BenchGateway): number {
   }
 }
 
-/** Sends the files on `associations` associations; times the last acknowledgement and the last de-identification. */
 interface DeidRun {
   intakeMs: number;
   deidMs: number;
   rss: number;
-  /** The gateway's CPU time per instance, and the machine's idle time per instance (both cores), in ms. */
+  /** The gateway's CPU time per instance, and the machine's idle time per instance (all cores), in ms. */
   gatewayCpuMs: number;
   idleMs: number;
 }
 
+/** Sends the files on `associations` associations; times the last acknowledgement and the last de-identification. */
 async function throughDeidentification(files: string[], associations: number): Promise<DeidRun> {
   const port = await freePort();
   const gateway = await startBenchGateway({ intake: { aeTitle: 'DEID_GW', port } });
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   console.log('');
   const cpu = (label: string, xs: DeidRun[]): void =>
     console.log(`| ${label} | ${median(xs.map((x) => x.gatewayCpuMs)).toFixed(1)} | ${median(xs.map((x) => x.idleMs)).toFixed(1)} |`);
-  console.log('| intake + de-identification (median) | gateway CPU ms per instance (user + system) | machine idle ms per instance (2 cores) |');
+  console.log('| intake + de-identification (median) | gateway CPU ms per instance (user + system) | machine idle ms per instance (all cores) |');
   console.log('| --- | --- | --- |');
   cpu('1 association', one);
   cpu('4 associations', four);

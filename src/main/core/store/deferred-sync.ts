@@ -5,7 +5,7 @@ import type { GatewayDatabase } from './database';
  * Commits on the busy path of every instance, made durable together and off the main thread.
  *
  * The database runs with synchronous=FULL: each commit waits on the main thread for an fsync of the write-ahead
- * log. Three of those per instance (received, crosswalk, de-identified) held up every association meanwhile. A
+ * log. Four of those per instance (received, crosswalk, de-identified, uploading) held up every association. A
  * commit made inside `unsynced()` is written to the log but not synced; `synced()` fsyncs the log file from the
  * thread pool, one sync for every commit made before it. Whatever outside the database relies on such a commit
  * (the answer to the sender, an upload) waits for `synced()` first. Until then a power cut may roll the commit
