@@ -30,8 +30,11 @@ export interface ReadWord {
 const MIN_GLYPH_PIXELS = 28;
 
 export interface OcrReader {
-  /** Reads the text of one region of the image; `darkOnLight` says the text is darker than its background. */
-  read(image: GrayImage, region: Box, darkOnLight: boolean): Promise<ReadWord[]>;
+  /**
+   * Reads the text of one region of the image; `darkOnLight` says the text is darker than its background.
+   * The region is enlarged so its glyphs are about 28 pixels high, and `zoom` times more for a second look.
+   */
+  read(image: GrayImage, region: Box, darkOnLight: boolean, zoom?: number): Promise<ReadWord[]>;
   close(): Promise<void>;
 }
 
@@ -47,10 +50,10 @@ export async function createOcrReader(): Promise<OcrReader> {
   });
   await worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK, preserve_interword_spaces: '1' });
   return {
-    async read(image, region, darkOnLight) {
+    async read(image, region, darkOnLight, zoom = 1) {
       const part = crop(image, region);
       if (part.width === 0 || part.height === 0) return [];
-      const enlarge = Math.max(1, Math.min(4, Math.ceil(MIN_GLYPH_PIXELS / Math.max(1, part.height * 0.5))));
+      const enlarge = Math.min(8, zoom * Math.max(1, Math.ceil(MIN_GLYPH_PIXELS / Math.max(1, part.height * 0.5))));
       const png = toPng(part, enlarge, !darkOnLight);
       const result = await worker.recognize(png, {}, { blocks: true, text: false });
       const words: ReadWord[] = [];

@@ -53,20 +53,27 @@ function withMargin(box: Box, image: { width: number; height: number }): Box {
   return { x0: Math.max(0, box.x0 - m), y0: Math.max(0, box.y0 - m), x1: Math.min(image.width, box.x1 + m), y1: Math.min(image.height, box.y1 + m) };
 }
 
+function linesOf(words: ReadWord[]): ReadWord[][] {
+  const lines = new Map<number, ReadWord[]>();
+  for (const w of words) lines.set(w.line, [...(lines.get(w.line) ?? []), w]);
+  return [...lines.values()];
+}
+
 /** Reads every candidate region of one frame and sorts what it says. */
 async function screenFrame(gray: GrayImage, frame: number, values: ReturnType<typeof prepareValues>, options: ScreeningOptions, reader: OcrReader): Promise<FoundText[]> {
   const triage = findTextCandidates(gray);
   const found: FoundText[] = [];
   for (const region of triage.candidates) {
-    const words = await reader.read(gray, region, triage.brightBackground);
-    const lines = new Map<number, ReadWord[]>();
-    for (const w of words) lines.set(w.line, [...(lines.get(w.line) ?? []), w]);
-    for (const line of lines.values()) {
-      const { kind, why } = classifyLine(line, values);
-      if (kind === 'unreadable') continue;
-      const action = kind === 'identifying' ? 'redact' : kind === 'harmless' ? 'keep' : options.otherText;
-      found.push({ frame, box: { x0: region.x0, y0: region.y0, x1: region.x1, y1: region.y1 }, text: line.map((w) => w.text).join(' '), kind, ...(why ? { why } : {}), action });
-    }
+    // OCR's reading of a line changes with its scale: a line read once without anything identifying in it is read
+    // again at twice the size, and identifying text found by either reading counts.
+    const first = linesOf(await reader.read(gray, region, triage.brightBackground)).map((line) => ({ line, ...classifyLine(line, values) }));
+    const readings = first.some((l) => l.kind === 'identifying')
+      ? first
+      : [...first, ...linesOf(await reader.read(gray, region, triage.brightBackground, 2)).map((line) => ({ line, ...classifyLine(line, values) }))];
+    const pick = readings.find((l) => l.kind === 'identifying') ?? readings.find((l) => l.kind === 'harmless') ?? readings.find((l) => l.kind === 'other');
+    if (!pick) continue;
+    const action = pick.kind === 'identifying' ? 'redact' : pick.kind === 'harmless' ? 'keep' : options.otherText;
+    found.push({ frame, box: { x0: region.x0, y0: region.y0, x1: region.x1, y1: region.y1 }, text: pick.line.map((w) => w.text).join(' '), kind: pick.kind, ...(pick.why ? { why: pick.why } : {}), action });
   }
   return found;
 }
