@@ -162,7 +162,7 @@ export function identifyingMatch(text: string, values: PreparedValues): string |
 }
 
 /** A reading OCR is unsure of and that no identifying value matches: noise, not text anyone can read. */
-const MIN_CONFIDENCE = 60;
+const MIN_CONFIDENCE = 75;
 
 /** Classifies the words OCR read on one line. */
 export function classifyLine(words: Array<{ text: string; confidence: number }>, values: PreparedValues): { kind: TextKind; why?: string } {
@@ -174,7 +174,8 @@ export function classifyLine(words: Array<{ text: string; confidence: number }>,
   const tokens = readable.flatMap((w) => foldText(w.text).split(' ')).filter(Boolean);
   const harmless = tokens.every((t) => MARKERS.has(t) || /^\d+([.,]\d+)?$/.test(t) || /^\d+([.,]\d+)?(KV|KVP|MAS|MA|MM|CM|N|DAN|MGY|DEG)$/.test(t));
   if (harmless) return { kind: 'harmless' };
-  // A stray letter or two read from tissue edges is not readable text.
-  if (!tokens.some((t) => /\p{L}{3,}/u.test(t) || /\d{3,}/.test(t))) return { kind: 'unreadable' };
+  // OCR reads a few letters into tissue edges and noise ("HEE", "blu"): text is one longer word or several words.
+  const longer = tokens.filter((t) => /^[\p{L}\p{N}]{3,}$/u.test(t));
+  if (!longer.some((t) => t.length >= 4) && longer.length < 2) return { kind: 'unreadable' };
   return { kind: 'other' };
 }

@@ -47,7 +47,8 @@ export async function screenFile(job: ScreeningJob, reader: OcrReader): Promise<
     redacted = redactedInstance(bytes, redactions);
   } catch (error) {
     if (error instanceof RedactionUnsupported) {
-      return { result: 'hold', found: screening.found, redactions, reason: `Burned-in identifying text found, but it cannot be blacked out here (${error.message}): check it and release it redacted or discard it` };
+      const what = screening.found.some((f) => f.kind === 'identifying' && f.action === 'redact') ? 'Burned-in identifying text found' : 'Burned-in text found';
+      return { result: 'hold', found: screening.found, redactions, reason: `${what}, but it cannot be blacked out here (${error.message}): check it before releasing it` };
     }
     throw error;
   }
