@@ -19,7 +19,10 @@ import { describeTransferSyntax } from '../src/main/core/dicom/transfer-syntax';
 import { CHARSETS } from '../src/main/core/dicom/values';
 import { parseTag } from '../src/main/core/dicom/tag';
 import { encodeText } from '../src/main/core/deid/charset';
-import { enabledOptions, methodCodes, describeMethod } from '../src/main/core/deid/deidentify';
+import { enabledOptions, methodCodes, describeMethod, deidentifyDataset, type DeidContext } from '../src/main/core/deid/deidentify';
+import { vrOf, tagOf } from '../src/main/core/dicom/dictionary';
+import { textElement, trimValue } from '../src/main/core/dicom/values';
+import type { DicomDataset, DicomElement } from '../src/main/core/dicom/model';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../src/main/core/dicom/write';
 import { actionForCode, profileRowFor, profileRows, resolveAction, OPTION_PRECEDENCE, PROFILE_SOURCE, SUPPLEMENT_SOURCE, type ProfileOption, type ProfileRow } from '../src/main/core/deid/profile';
 
@@ -468,15 +471,87 @@ function probeTag(row: ProfileRow): number | undefined {
   return profileRowFor(t) === row ? t : undefined;
 }
 
+// What the engine is given when the annex asks it about one attribute: a patient, dummy IDs, a UID map.
+const SAMPLE_PATIENT = 'DOE^JANE';
+const SAMPLE_CONTEXT = (): DeidContext => {
+  const uids = new Map<string, string>();
+  return {
+    settings: DEFAULTS.deid,
+    researchId: 'SITE-RESEARCH1',
+    researchAccessionNumber: 'RSRCHACC1',
+    researchStudyId: 'RSRCHSTUDY1',
+    siteCode: 'SITE',
+    mapUid: (u) => uids.get(u) ?? (uids.set(u, `2.25.${1000 + uids.size}`), uids.get(u)!),
+    dateShiftDays: 10,
+  };
+};
+
+/** A value of this VR to put into an attribute: text holding a word of the patient's name, so cleaning shows. */
+function sampleElement(t: number, vr: string): DicomElement {
+  const text: Record<string, string> = {
+    PN: 'ROE^RICHARD', LO: 'SAMPLE DOE TEXT', SH: 'SAMPLE DOE', LT: 'SAMPLE DOE TEXT', ST: 'SAMPLE DOE TEXT', UT: 'SAMPLE DOE TEXT',
+    UC: 'SAMPLE DOE TEXT', CS: 'SAMPLE', DA: '20240117', DT: '20240117101010', TM: '101010', UI: '1.2.826.0.1.3680043.10.99.1',
+    AS: '045Y', DS: '12.5', IS: '7', AE: 'SAMPLE_AE', UR: 'http://sample.example/',
+  };
+  if (vr === 'SQ') return { tag: t, vr, items: [new Map([[tagOf('CodeMeaning'), textElement(tagOf('CodeMeaning'), 'LO', 'SAMPLE')]])] };
+  if (text[vr] !== undefined) return textElement(t, vr, text[vr]!);
+  return { tag: t, vr, value: Buffer.from([1, 2, 3, 4]) };
+}
+
+/** What the engine does, with the default settings, to one attribute of an otherwise plain mammogram. */
+function observedAction(t: number): string {
+  // A repeating-group row the dictionary has no entry for (retired curves) is asked about as bytes.
+  const vr = vrOf(t) === 'UN' ? 'OB' : vrOf(t);
+  const ctx = SAMPLE_CONTEXT();
+  const ds: DicomDataset = new Map();
+  const put = (e: DicomElement): void => void ds.set(e.tag, e);
+  put(textElement(tagOf('SOPClassUID'), 'UI', '1.2.840.10008.5.1.4.1.1.1.2'));
+  put(textElement(tagOf('SOPInstanceUID'), 'UI', '1.2.826.0.1.3680043.10.99.2'));
+  put(textElement(tagOf('StudyInstanceUID'), 'UI', '1.2.826.0.1.3680043.10.99.3'));
+  put(textElement(tagOf('SeriesInstanceUID'), 'UI', '1.2.826.0.1.3680043.10.99.4'));
+  put(textElement(tagOf('Modality'), 'CS', 'MG'));
+  put(textElement(tagOf('PatientName'), 'PN', SAMPLE_PATIENT));
+  const sample = sampleElement(t, vr);
+  put(sample);
+  const identity = {
+    patientId: '', issuerOfPatientId: '', patientName: SAMPLE_PATIENT, birthDate: '', sex: '', accessionNumber: '', studyId: '', studyDate: '', modality: 'MG',
+    studyInstanceUid: '1.2.826.0.1.3680043.10.99.3', seriesInstanceUid: '1.2.826.0.1.3680043.10.99.4', sopInstanceUid: '1.2.826.0.1.3680043.10.99.2', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2',
+  };
+  let out: DicomElement | undefined;
+  try {
+    out = deidentifyDataset(ds, identity, ctx).dataset.get(t);
+  } catch (error) {
+    return `not observed (${(error as Error).message})`;
+  }
+  if (!out) return 'removed';
+  if (sample.items) return out.items?.length ? 'kept, items de-identified' : 'emptied';
+  if (!out.value || out.value.length === 0) return 'emptied';
+  if (out.value.equals(sample.value!)) return 'kept';
+  if (!TEXT_VRS_SET.has(vr)) return 'replaced (zeros)';
+  const before = trimValue(sample.value!.toString('latin1'), vr);
+  const after = trimValue(out.value.toString('latin1'), vr);
+  if (after === ctx.researchId) return 'research ID';
+  if (after === ctx.researchAccessionNumber || after === ctx.researchStudyId) return 'new random value (crosswalk)';
+  if (after === ctx.siteCode) return 'site code';
+  if (vr === 'UI') return after.startsWith('2.25.') ? 'new UID' : `replaced by \`${after}\``;
+  if (vr === 'DA' || vr === 'DT') return `date rule (\`${before}\` → \`${after}\`)`;
+  if (before.replace(/\bDOE\b/, '').replace(/\s+/g, ' ').trim() === after) return 'cleaned (identifying words removed)';
+  return `replaced by \`${after}\``;
+}
+
+const TEXT_VRS_SET = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+
 function deidAnnex(): string {
   const defaults = enabledOptions(DEFAULTS.deid);
   const rows = profileRows.map((row) => {
     const t = probeTag(row);
-    const applied = t === undefined ? 'private-attribute rule: removed unless Retain Safe Private keeps it' : ACTION_WORDS[resolveAction(t, defaults) ?? ''] ?? 'not in table';
+    const resolved = t === undefined ? undefined : resolveAction(t, defaults);
+    const table = t === undefined ? 'private-attribute rule' : ACTION_WORDS[resolved ?? ''] ?? 'not in table';
+    const observed = t === undefined ? 'removed unless Retain Safe Private keeps it' : observedAction(t);
     const options = OPTION_PRECEDENCE.filter((o) => row.options[o]).map((o) => `${o}: ${row.options[o]} (${ACTION_WORDS[actionForCode(row.options[o]!)]})`);
-    return [row.tag, row.name, `${row.basic} (${ACTION_WORDS[actionForCode(row.basic)]})`, options.join('; '), applied];
+    return [row.tag, row.name, `${row.basic} (${ACTION_WORDS[actionForCode(row.basic)]})`, options.join('; '), table, observed];
   });
-  return table(['Tag', 'Attribute', 'Basic Profile', 'Option columns', 'With the default settings'], rows);
+  return table(['Tag', 'Attribute', 'Basic Profile', 'Option columns', 'Table action, default settings', 'What the engine does (observed)'], rows);
 }
 
 function implementation(): string {
