@@ -21,8 +21,10 @@ import { parseTag } from '../src/main/core/dicom/tag';
 import { encodeText } from '../src/main/core/deid/charset';
 import { enabledOptions, methodCodes, describeMethod, deidentifyDataset, type DeidContext } from '../src/main/core/deid/deidentify';
 import { vrOf, tagOf } from '../src/main/core/dicom/dictionary';
-import { textElement, trimValue } from '../src/main/core/dicom/values';
+import { textElement, trimValue, TEXT_VRS } from '../src/main/core/dicom/values';
 import type { DicomDataset, DicomElement } from '../src/main/core/dicom/model';
+import type { ParsedInstance } from '../src/main/core/dicom/parse';
+import { readIdentity } from '../src/main/core/deid/identity';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../src/main/core/dicom/write';
 import { actionForCode, profileRowFor, profileRows, resolveAction, OPTION_PRECEDENCE, PROFILE_SOURCE, SUPPLEMENT_SOURCE, type ProfileOption, type ProfileRow } from '../src/main/core/deid/profile';
 
@@ -307,7 +309,7 @@ function sopClassesScp(): string {
   const names = new Map<string, string>(Object.entries(StorageClass as Record<string, string>).map(([name, uid]) => [uid, name]));
   const storage = [...STORAGE_CLASSES].filter((uid) => isStorageClass(uid)).sort((a, b) => (names.get(a) ?? a).localeCompare(names.get(b) ?? b));
   // The library's names are identifiers ("MammographyCadSrStorage"): spaced out, with the standard's acronyms.
-  const ACRONYMS = new Set(['Cad', 'Cda', 'Ct', 'Mr', 'Pdf', 'Pet', 'Rt', 'Sr', 'Vl', 'Xa', 'Xrf', 'Sr']);
+  const ACRONYMS = new Set(['Cad', 'Cda', 'Ct', 'Mr', 'Pdf', 'Pet', 'Rt', 'Sr', 'Vl', 'Xa', 'Xrf']);
   const words = (name: string): string =>
     name
       .replace(/([a-z])(\d)/g, '$1 $2')
@@ -513,10 +515,8 @@ function observedAction(t: number): string {
   put(textElement(tagOf('PatientName'), 'PN', SAMPLE_PATIENT));
   const sample = sampleElement(t, vr);
   put(sample);
-  const identity = {
-    patientId: '', issuerOfPatientId: '', patientName: SAMPLE_PATIENT, birthDate: '', sex: '', accessionNumber: '', studyId: '', studyDate: '', modality: 'MG',
-    studyInstanceUid: '1.2.826.0.1.3680043.10.99.3', seriesInstanceUid: '1.2.826.0.1.3680043.10.99.4', sopInstanceUid: '1.2.826.0.1.3680043.10.99.2', sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2',
-  };
+  // The engine is given what the pipeline gives it: the identity read from the data set by the same function.
+  const identity = readIdentity({ dataset: ds } as unknown as ParsedInstance);
   let out: DicomElement | undefined;
   try {
     out = deidentifyDataset(ds, identity, ctx).dataset.get(t);
@@ -527,7 +527,7 @@ function observedAction(t: number): string {
   if (sample.items) return out.items?.length ? 'kept, items de-identified' : 'emptied';
   if (!out.value || out.value.length === 0) return 'emptied';
   if (out.value.equals(sample.value!)) return 'kept';
-  if (!TEXT_VRS_SET.has(vr)) return 'replaced (zeros)';
+  if (!TEXT_VRS.has(vr)) return 'replaced (zeros)';
   const before = trimValue(sample.value!.toString('latin1'), vr);
   const after = trimValue(out.value.toString('latin1'), vr);
   if (after === ctx.researchId) return 'research ID';
@@ -538,8 +538,6 @@ function observedAction(t: number): string {
   if (before.replace(/\bDOE\b/, '').replace(/\s+/g, ' ').trim() === after) return 'cleaned (identifying words removed)';
   return `replaced by \`${after}\``;
 }
-
-const TEXT_VRS_SET = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
 
 function deidAnnex(): string {
   const defaults = enabledOptions(DEFAULTS.deid);
