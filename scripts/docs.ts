@@ -114,7 +114,7 @@ const STATUS_WHEN: Record<number, string> = {
   0xc000:
     'The data set cannot be parsed (not DICOM, truncated, or malformed). It is kept in quarantine as a review-list entry with the reason.',
   0x0110:
-    'The gateway could not store the instance for another reason (for example the spool file could not be created). Nothing is kept; the error comment says “Gateway could not store the instance”.',
+    'The gateway could not store the instance for another reason (the spool file could not be created or written). The instance is not processed (a partial spool file is removed at the next start at the latest); the error comment says “Gateway could not store the instance”.',
 };
 
 /** PS3.15 E.3: the option each column of Table E.1-1 stands for. */
