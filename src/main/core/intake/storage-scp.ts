@@ -23,8 +23,9 @@ type CStoreResponseT = InstanceType<typeof dimse.responses.CStoreResponse>;
 type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
 type CEchoResponseT = InstanceType<typeof dimse.responses.CEchoResponse>;
 
-const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass) as string[]);
-const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith('1.2.840.10008.5.1.4.1.1.');
+/** The storage SOP classes dcmjs-dimse names; with the rule below, what intake accepts (docs/conformance-statement.md lists them). */
+export const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass) as string[]);
+export const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith('1.2.840.10008.5.1.4.1.1.');
 
 export interface IntakeConfig {
   aeTitle: string;
