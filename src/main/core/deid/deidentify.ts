@@ -117,6 +117,8 @@ const DUMMY_TEXT: Record<string, string> = {
   TM: '000000',
   DS: '0',
   IS: '0',
+  // D needs a non-empty value; the reserved .invalid domain (RFC 2606) can never resolve to anyone.
+  UR: 'http://anonymized.invalid/',
 };
 
 /**
@@ -222,7 +224,7 @@ function mapUids(e: DicomElement, w: Walk): DicomElement {
 function dummy(e: DicomElement, w: Walk): DicomElement | undefined {
   if (e.vr === 'UI') return mapUids(e, w);
   if (TEXT_VRS.has(e.vr)) {
-    const text = DUMMY_TEXT[e.vr] ?? (e.vr === 'UR' ? '' : 'ANONYMIZED');
+    const text = DUMMY_TEXT[e.vr] ?? 'ANONYMIZED';
     return textElement(e.tag, e.vr, text);
   }
   // Binary values: same length, all zero, so VM and VR stay consistent.
