@@ -11,7 +11,7 @@ import { run } from '../support/processes';
 import { contextFor, identityOf } from '../support/deid-harness';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const INPUTS = ['mg-overlays.dcm', 'sr-request.dcm'];
+const INPUTS = ['mg-overlays.dcm', 'sr-request.dcm', 'gsps.dcm', 'pdf.dcm'];
 // Every identifying value the fixture script writes (test/fixtures/generate-iod-inputs.py).
 const IDENTIFYING = [
   'NAKAMURA', 'HOLLOWAY', 'WATTS', 'MRN-448812', 'EMP4711', 'EMP0815', 'KGH-0042', 'Kingsbridge', 'Harbour', 'SN-99812',

@@ -141,6 +141,19 @@ describe('attributes an IOD requires stay present', () => {
   });
 });
 
+describe('an option never leaves out what the Basic Profile keeps', () => {
+  it('gives a GSPS Unformatted Text Value (D, Clean Descriptors C, Type 1) a dummy rather than removing it', () => {
+    const note = item(el('UnformattedTextValue', 'ST', 'NAKAMURA mass, call 555-0199'), el('AnchorPointAnnotationUnits', 'CS', 'PIXEL'));
+    const ds = baseDataset([seq('GraphicAnnotationSequence', item(el('GraphicLayer', 'CS', 'MARKS'), seq('TextObjectSequence', note)))]);
+    for (const cleanDescriptors of [true, false]) {
+      const { file, dataset } = deidentifyRoundTrip(ds, contextFor({ cleanDescriptors }));
+      const text = dataset.get(t('GraphicAnnotationSequence'))!.items![0]!.get(t('TextObjectSequence'))!.items![0]!;
+      expect(stringValue(text, t('UnformattedTextValue')), `cleanDescriptors ${cleanDescriptors}`).toBe('ANONYMIZED');
+      expect(file.toString('latin1')).not.toContain('NAKAMURA');
+    }
+  });
+});
+
 describe('overlays, curves and other calendars', () => {
   const overlay = (group: number): DicomElement[] => [
     { tag: tag(group, 0x0010), vr: 'US', value: Buffer.from([0x40, 0]) },

@@ -15,7 +15,7 @@ import {
 } from '../dicom';
 import type { DeidSettings } from '../../../shared/settings';
 import { ageOn } from '../../../shared/dates';
-import { type ProfileOption, type ProfileAction, type Placement, resolveAction, attributeTypeAt, PROFILE_SOURCE } from './profile';
+import { type ProfileOption, type ProfileAction, type Placement, resolveAction, actionForCode, attributeTypeAt, profileRowFor, PROFILE_SOURCE } from './profile';
 import { birthDateRuleOnValue, dateRuleMethods, studyDateRuleOnValue } from './date-rules';
 import { encodeText } from './charset';
 import { SafePrivateFilter } from './safe-private';
@@ -346,7 +346,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placem
       if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
       break;
   }
-  const action = resolveAction(t, w.options, attributeTypeAt(t, placement));
+  const type = attributeTypeAt(t, placement);
+  const action = resolveAction(t, w.options, type);
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
     if (e.items) return { tag: t, vr: 'SQ', items: walkItems(e, w, charset) };
@@ -356,7 +357,17 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placem
     if (FREE_TEXT_VRS.has(e.vr) && e.value?.length) return dummy(e, w);
     return e;
   }
-  return applyAction(action, e, w, charset);
+  const result = applyAction(action, e, w, charset);
+  if (result) return result;
+  // An option never makes absent what the Basic Profile keeps present (D, Z, U, K: the table's way of saying the
+  // attribute is required): free text that Clean Descriptors cannot show clean falls back to the basic action,
+  // a dummy, rather than leaving a Type 1 attribute (a GSPS Unformatted Text Value) missing.
+  const basic = profileRowFor(t)?.basic;
+  if (basic && !basic.includes('X')) {
+    const fallback = actionForCode(basic, type);
+    if (fallback !== action) return applyAction(fallback, e, w, charset);
+  }
+  return undefined;
 }
 
 /** Applies the PS3.15 Basic Profile with the configured options to a parsed instance's dataset. */
