@@ -71,14 +71,18 @@ export const profileRows: readonly ProfileRow[] = table.rows.map((r) => {
   return { name: r.name, tag: r.tag, retired: r.retired, inStandardIod: r.in_standard_iod, basic: code(r.basic_profile, r.tag), options };
 });
 
-/** When several enabled options name an action for the same attribute, the first in this order wins. */
+/**
+ * When several enabled options name an action for the same attribute, the first in this order wins. Modified
+ * dates come first: a device's calibration date kept whole under Retain Device Identity would give away the real
+ * dates the site asked to modify.
+ */
 export const OPTION_PRECEDENCE: readonly ProfileOption[] = [
+  'rtnLongModifDatesOpt',
   'rtnUIDsOpt',
   'rtnDevIdOpt',
   'rtnInstIdOpt',
   'rtnPatCharsOpt',
   'rtnLongFullDatesOpt',
-  'rtnLongModifDatesOpt',
   'cleanDescOpt',
   'cleanStructContOpt',
   'cleanGraphOpt',
