@@ -102,6 +102,9 @@ export const DeidSettings = z.strictObject({
   cleanDescriptors: z.boolean().default(true),
   /** Modalities whose instances are held for review when Burned In Annotation is absent. */
   burnedInModalities: z.array(z.string().trim().regex(/^[A-Z0-9_ ]{1,16}$/, 'Modality is a DICOM code such as US')).default(['US', 'OT', 'SC', 'XC', 'ES', 'DOC']),
+  // Encapsulated documents (issue 16):
+  /** Encapsulated PDF, CDA, STL, OBJ, MTL and any instance with an Encapsulated Document are held for review unless true. */
+  allowEncapsulatedDocuments: z.boolean().default(false),
 });
 
 export const SiteSettings = z.strictObject({
@@ -140,6 +143,7 @@ export const GatewaySettings = z.strictObject({
     retainSafePrivate: { enabled: false, allowList: [] },
     cleanDescriptors: true,
     burnedInModalities: ['US', 'OT', 'SC', 'XC', 'ES', 'DOC'],
+    allowEncapsulatedDocuments: false,
   }),
   retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 168 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),

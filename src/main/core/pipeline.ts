@@ -135,7 +135,7 @@ export class Pipeline {
     try {
       const deid = this.deps.settings().deid;
       // Text written into the pixels is beyond the profile: held until a technologist has looked and released it.
-      const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities);
+      const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities, { allowEncapsulatedDocuments: deid.allowEncapsulatedDocuments });
       if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
       const dataset = parsed.dataset;
