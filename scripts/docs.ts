@@ -26,7 +26,7 @@ import type { DicomDataset, DicomElement } from '../src/main/core/dicom/model';
 import type { ParsedInstance } from '../src/main/core/dicom/parse';
 import { readIdentity } from '../src/main/core/deid/identity';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../src/main/core/dicom/write';
-import { actionForCode, profileRowFor, profileRows, resolveAction, OPTION_PRECEDENCE, PROFILE_SOURCE, SUPPLEMENT_SOURCE, type ProfileOption, type ProfileRow } from '../src/main/core/deid/profile';
+import { actionForCode, profileRowFor, profileRows, resolveAction, OPTION_PRECEDENCE, PROFILE_SOURCE, type ProfileOption, type ProfileRow } from '../src/main/core/deid/profile';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SETTINGS_SOURCE = path.join(ROOT, 'src/shared/settings.ts');
@@ -455,7 +455,7 @@ function deidOptions(): string {
     return [OPTION_NAMES[option] ?? option, `\`${option}\``, how.length ? how.join('; ') : 'not offered (no setting turns it on)', String(changed)];
   });
   return [
-    `Profile data: ${profileRows.length} rows of PS3.15 Table E.1-1 (main table: ${PROFILE_SOURCE.source}, ${PROFILE_SOURCE.edition}; supplement: ${SUPPLEMENT_SOURCE.edition}).`,
+    `Profile data: ${profileRows.length} rows of PS3.15 Table E.1-1 (${PROFILE_SOURCE.edition}, transcribed from ${PROFILE_SOURCE.source}).`,
     '',
     table(['Option', 'Column', 'Setting that turns it on', 'Rows with an entry for it'], rows),
     '',
