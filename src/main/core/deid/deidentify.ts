@@ -211,7 +211,7 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
         return { tag: e.tag, vr: 'SQ', items: [] };
       default:
         // Keep, dummy, clean or uid on a sequence: keep its structure and de-identify every item.
-        return { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
+        return { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset, true)) };
     }
   }
   if (e.bulk) {
@@ -249,12 +249,15 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
   }
 }
 
-function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[]): DicomDataset {
+function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[], nested = false): DicomDataset {
   const charset = specificCharacterSetOf(ds, inheritedCharset);
   const kept = w.privates?.keptIn(ds);
   const out: DicomDataset = new Map();
   for (const [t, e] of ds) {
     const result = isPrivate(t) ? privateElement(e, w, charset, kept) : walkElement(t, e, w, charset);
+    // A large binary value inside a sequence (left on disk by the parser) is no image the research needs, and the
+    // residual check would have to load it to search it: it is removed, as the pixel data of an icon would be.
+    if (nested && result?.bulk) continue;
     if (result) out.set(t, result);
   }
   return out;
@@ -263,7 +266,7 @@ function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[]): Dic
 /** Private attributes are removed, unless Retain Safe Private is on and the allow-list names them. */
 function privateElement(e: DicomElement, w: Walk, charset: string[], kept: ReadonlySet<Tag> | undefined): DicomElement | undefined {
   if (!kept?.has(e.tag)) return undefined;
-  return e.items ? { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) } : e;
+  return e.items ? { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset, true)) } : e;
 }
 
 const DATE_VRS = new Set(['DA', 'DT']);
@@ -290,7 +293,7 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
   const action = resolveAction(t, w.options);
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
-    if (e.items) return { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
+    if (e.items) return { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset, true)) };
     // A date the tables do not list (a newer edition's attribute) still follows the study-date rule.
     if (DATE_VRS.has(e.vr)) return modifyDate(e, w);
     // Free text the tables do not list (an SR's Text Value) can name anyone: a dummy keeps a type 1 attribute valid.

@@ -18,7 +18,7 @@ export async function inflateToFile(input: string, start: number, target: string
     },
   });
   try {
-    await pipeline(fs.createReadStream(input, { start }), zlib.createInflateRaw(), cap, fs.createWriteStream(target, { mode: 0o600 }));
+    await pipeline(fs.createReadStream(input, { start }), zlib.createInflateRaw({ chunkSize: 64 * 1024 }), cap, fs.createWriteStream(target, { mode: 0o600 }));
     return total;
   } catch (error) {
     await fs.promises.rm(target, { force: true });

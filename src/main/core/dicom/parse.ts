@@ -80,13 +80,13 @@ interface Cursor {
  * the intake and the pipeline run it a slice per turn of the event loop so that other associations are served.
  */
 type Parsing<T> = Generator<void, T, void>;
-const SLICE = 2048;
+const SLICE = 1024;
 
 /** Counts one element (or item, or fragment); true when it is time to let the event loop run. */
 function countElement(b: Budget): boolean {
   b.elements += 1;
   if (b.elements > b.limits.maxElementsPerInstance) {
-    throw new DicomLimitExceeded('maxElementsPerInstance', `The data set has more than ${b.limits.maxElementsPerInstance} attributes (limits.maxElementsPerInstance)`);
+    throw new DicomLimitExceeded('maxElementsPerInstance', `More attributes than limits.maxElementsPerInstance (${b.limits.maxElementsPerInstance})`);
   }
   return b.elements % SLICE === 0;
 }
@@ -94,7 +94,7 @@ function countElement(b: Budget): boolean {
 function chargeValue(b: Budget, length: number): void {
   b.valueBytes += length;
   if (b.valueBytes > b.limits.maxInMemoryValueBytes) {
-    throw new DicomLimitExceeded('maxInMemoryValueBytes', `The data set's values exceed ${b.limits.maxInMemoryValueBytes} bytes in memory (limits.maxInMemoryValueBytes)`);
+    throw new DicomLimitExceeded('maxInMemoryValueBytes', `Values in memory past limits.maxInMemoryValueBytes (${b.limits.maxInMemoryValueBytes})`);
   }
 }
 
@@ -313,7 +313,7 @@ function inflateInMemory(deflated: Buffer, maxBytes: number): Buffer {
 }
 
 export const inflatedTooLarge = (maxBytes: number): DicomLimitExceeded =>
-  new DicomLimitExceeded('maxInflatedBytes', `The deflated data set inflates to more than ${maxBytes} bytes (limits.maxInflatedBytes)`);
+  new DicomLimitExceeded('maxInflatedBytes', `Inflates past limits.maxInflatedBytes (${maxBytes} bytes)`);
 
 /**
  * Reads an instance a sender wrote, without holding up the event loop and with memory bounded by the limits:
