@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { type ByteSource, BufferSource, FileSource } from './source';
+import { type ByteSource, BufferSource, FileSource, TruncatedDataError } from './source';
 import { type ParseLimits, BULK_VALUE_BYTES, parseLimitsOf } from './limits';
-import { inflateToFile } from './inflate';
+import { InflateError, inflateToFile } from './inflate';
 import {
   type Tag,
   ITEM,
@@ -268,8 +268,25 @@ function* readHeader(source: ByteSource, budget: Budget): Parsing<{ meta: DicomD
   return { meta, datasetStart, syntax };
 }
 
-const asParseError = (error: unknown): DicomParseError =>
-  error instanceof DicomParseError ? error : new DicomParseError(error instanceof Error ? error.message : String(error), { cause: error });
+/**
+ * A failure of the reader itself (a TypeError, an allocation that failed), not of the data: still refused as data
+ * that cannot be read, so one bad instance stops nothing else, but named apart so the fuzz test can tell.
+ */
+export class DicomReaderDefect extends DicomParseError {
+  constructor(cause: unknown) {
+    super(`The data set could not be read (reader defect: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)})`, { cause });
+    this.name = 'DicomReaderDefect';
+  }
+}
+
+function asParseError(error: unknown): Error {
+  if (error instanceof DicomParseError) return error;
+  // The file system's own failures (no space for the inflated scratch file, say) are not the data's: kept as they are.
+  if (typeof (error as NodeJS.ErrnoException).syscall === 'string') return error as Error;
+  // What malformed data is expected to cause: data that ends early, bytes that are not deflate.
+  if (error instanceof TruncatedDataError || error instanceof InflateError) return new DicomParseError(error.message, { cause: error });
+  return new DicomReaderDefect(error);
+}
 
 /**
  * Reads a DICOM Part 10 file (or a bare dataset, as some devices write) at once. A deflated data set is inflated in

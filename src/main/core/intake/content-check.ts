@@ -22,6 +22,8 @@ export async function checkSpooledContent(spoolPath: string, limits?: Partial<Pa
     parsed = await openInstanceFile(spoolPath, limits);
   } catch (error) {
     if (error instanceof DicomLimitExceeded) return { status: STATUS.outOfResources, message: error.message };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return { status: STATUS.outOfResources, message: 'No disk space left to read the data set' };
     return { status: STATUS.cannotUnderstand, message: `Cannot understand the data set: ${(error as Error).message}` };
   }
   try {
