@@ -87,7 +87,7 @@ describe('limits.maxElementsPerInstance: at most that many attributes, items and
     // A sequence (1) with 3 items (3), each holding 2 elements (6): 10 more than the identity and meta.
     const items = [0, 1, 2].map(() => Buffer.concat([ITEM_UNDEFINED, element(0x0008, 0x0100, 'SH', 'C1'), element(0x0008, 0x0102, 'SH', 'DCM'), ITEM_END]));
     const seq = Buffer.concat([header(0x0008, 0x2218, 'SQ', 0xffffffff), ...items, SEQUENCE_END]);
-    const ds = Buffer.concat([identity().subarray(0, 0), element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.1.2'), element(0x0008, 0x0018, 'UI', UID), seq, element(0x0020, 0x000d, 'UI', `${UID}.1`), element(0x0020, 0x000e, 'UI', `${UID}.2`), element(0x0028, 0x0301, 'CS', 'NO')]);
+    const ds = Buffer.concat([element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.1.2'), element(0x0008, 0x0018, 'UI', UID), seq, element(0x0020, 0x000d, 'UI', `${UID}.1`), element(0x0020, 0x000e, 'UI', `${UID}.2`), element(0x0028, 0x0301, 'CS', 'NO')]);
     const n = META_ELEMENTS + 5 + 10;
     expect(await bothWays('items-a.dcm', part10(ds), { maxElementsPerInstance: n })).toEqual({ ok: true });
     expect(await bothWays('items-b.dcm', part10(ds), { maxElementsPerInstance: n - 1 })).toEqual({ ok: false, limit: 'maxElementsPerInstance' });
@@ -114,7 +114,7 @@ describe('limits.maxInMemoryValueBytes: the bytes of values held in memory', () 
   };
   it('accepts exactly the cap and refuses one byte past it', async () => {
     const text = element(0x0008, 0x1030, 'LO', 'X'.repeat(1000));
-    const bytes = part10(Buffer.concat([identity().subarray(0, 0), element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.1.2'), element(0x0008, 0x0018, 'UI', UID), text, element(0x0020, 0x000d, 'UI', `${UID}.1`), element(0x0020, 0x000e, 'UI', `${UID}.2`), element(0x0028, 0x0301, 'CS', 'NO')]));
+    const bytes = part10(Buffer.concat([element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.1.2'), element(0x0008, 0x0018, 'UI', UID), text, element(0x0020, 0x000d, 'UI', `${UID}.1`), element(0x0020, 0x000e, 'UI', `${UID}.2`), element(0x0028, 0x0301, 'CS', 'NO')]));
     const sum = valueBytesOf(bytes);
     // Independent arithmetic: the meta (fileMeta) and the identity values, plus the 1000-byte description.
     expect(sum).toBe(4 + 2 + 28 + 28 + 20 + 30 + 28 + 28 + 1000 + 30 + 30 + 2);
