@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
 import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
-import { parseInstanceFile, encodeInstance, writePieces, stringValue, tagOf, type DicomDataset, type ParsedInstance } from './dicom';
+import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, type DicomDataset, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
 import { uploadInstance, confirmDelivery, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
@@ -128,7 +128,8 @@ export class Pipeline {
     const outboxPath = path.join(this.deps.outboxDir, `${job.id}.dcm`);
     let parsed;
     try {
-      parsed = parseInstanceFile(job.spoolPath);
+      // The same limits as intake, and the same streaming inflate and sliced parse: it never holds up the port.
+      parsed = await openInstanceFile(job.spoolPath, this.deps.settings().limits);
     } catch (error) {
       return this.hold(job, `Cannot read the received instance: ${(error as Error).message}`);
     }

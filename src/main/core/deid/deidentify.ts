@@ -299,6 +299,9 @@ function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[], plac
   const out: DicomDataset = new Map();
   for (const [t, e] of ds) {
     const result = isPrivate(t) ? privateElement(e, w, charset, kept) : walkElement(t, e, w, charset, placement);
+    // A large binary value inside a sequence (left on disk by the parser) is no image the research needs, and the
+    // residual check would have to load it to search it: it is removed, as the pixel data of an icon would be.
+    if (placement !== 'top' && result?.bulk) continue;
     if (result) out.set(t, result);
   }
   return out;
