@@ -84,16 +84,3 @@ export function applyStudyDateRule(value: string, rule: StudyDateRule, shiftDays
     }
   }
 }
-
-/**
- * The same rule for a DT value (YYYYMMDDHHMMSS.FFFFFF&ZZXX, any precision): the date part follows the rule,
- * the time of day and the offset are kept (a whole-day shift keeps every interval exact).
- */
-export function applyStudyDateTimeRule(value: string, rule: StudyDateRule, shiftDays = 0): string {
-  const m = /^(\d{4}(?:\d{2}(?:\d{2})?)?)(.*)$/.exec(value.trim());
-  if (!m) return '';
-  const date = applyStudyDateRule(m[1]!, rule, shiftDays);
-  if (!date) return '';
-  return `${date}${m[2]}`;
-}
-

@@ -61,6 +61,15 @@ export const LimitSettings = z.strictObject({
   maxPduBytes: z.number().int().min(4096).max(16 * 1024 ** 2).default(256 * 1024),
   /** An association silent for this long is aborted. */
   idleTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  // What one received instance may cost (memory bombs); past any of them C-STORE answers 0xA700 with the reason.
+  /** Bytes a Deflated Explicit VR Little Endian data set may inflate to (inflated to disk as a stream). */
+  maxInflatedBytes: z.number().int().min(1024 ** 2).max(4 * 1024 ** 3).default(256 * 1024 ** 2),
+  /** Attributes per instance at every depth, each sequence item and pixel-data fragment counted as one. */
+  maxElementsPerInstance: z.number().int().min(1000).max(10_000_000).default(200_000),
+  /** Bytes of attribute values held in memory per instance; binary values of 64 KB or more stay on disk and do not count. */
+  maxInMemoryValueBytes: z.number().int().min(1024 ** 2).max(1024 ** 3).default(64 * 1024 ** 2),
+  /** Off: Deflated Explicit VR Little Endian is not accepted at association, so senders must offer another syntax. */
+  acceptDeflatedTransferSyntax: z.boolean().default(true),
 });
 
 export const BirthDateRule = z.strictObject({
@@ -102,6 +111,9 @@ export const DeidSettings = z.strictObject({
   cleanDescriptors: z.boolean().default(true),
   /** Modalities whose instances are held for review when Burned In Annotation is absent. */
   burnedInModalities: z.array(z.string().trim().regex(/^[A-Z0-9_ ]{1,16}$/, 'Modality is a DICOM code such as US')).default(['US', 'OT', 'SC', 'XC', 'ES', 'DOC']),
+  // Encapsulated documents (issue 16):
+  /** Encapsulated PDF, CDA, STL, OBJ, MTL and any instance with an Encapsulated Document are held for review unless true. */
+  allowEncapsulatedDocuments: z.boolean().default(false),
 });
 
 // Burned-in text screening (issue 19): every image's pixels are read locally before it may be uploaded.
@@ -154,6 +166,7 @@ export const GatewaySettings = z.strictObject({
     retainSafePrivate: { enabled: false, allowList: [] },
     cleanDescriptors: true,
     burnedInModalities: ['US', 'OT', 'SC', 'XC', 'ES', 'DOC'],
+    allowEncapsulatedDocuments: false,
   }),
   retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 168 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),

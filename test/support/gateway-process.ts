@@ -24,15 +24,27 @@ export interface GatewayProcess {
 }
 
 /** Starts the headless runner (`npm run headless`) as a separate process and waits for its ready line. */
-export async function startGateway(settings: Record<string, unknown>, options: { dataDir?: string; databaseKey?: string } = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  settings: Record<string, unknown>,
+  options: {
+    dataDir?: string;
+    databaseKey?: string;
+    /** More environment for the runner (NODE_OPTIONS, say). */
+    env?: Record<string, string>;
+    /** Runs the runner through another command (a memory cap): gets the command and arguments, gives the ones to spawn. */
+    wrap?: (command: string, args: string[]) => [string, string[]];
+  } = {},
+): Promise<GatewayProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-'));
   const dataDir = options.dataDir ?? path.join(dir, 'data');
   const settingsFile = path.join(dir, 'settings.json');
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   const databaseKey = options.databaseKey ?? crypto.randomBytes(32).toString('hex');
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir], {
+  const command: [string, string[]] = [path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir]];
+  const [file, args] = options.wrap ? options.wrap(...command) : command;
+  const child = spawn(file, args, {
     cwd: ROOT,
-    env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
+    env: { ...process.env, ...options.env, DEID_GATEWAY_DB_KEY: databaseKey },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so kill() reaches the node process tsx starts, not only tsx.
     detached: true,

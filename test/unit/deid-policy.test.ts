@@ -35,8 +35,8 @@ describe('de-identification policy version', () => {
 
   it('describes the profile edition, options and date rules in full', () => {
     const { description } = deidPolicy(base().deid, 'KGH');
-    expect(description.profile.table).toBe('PS3.15 E.1-1');
-    expect(description.profile.supplement).toBe('2024b');
+    expect(description.profile.table).toBe('PS3.15 Table E.1-1');
+    expect(description.profile.edition).toBe('2026d');
     expect(description.options).toContain('rtnPatCharsOpt');
     expect(description.birthDate).toBe('YYYYMM15');
     expect(description.studyDates).toBe('kept');

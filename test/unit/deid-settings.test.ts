@@ -14,6 +14,7 @@ describe('de-identification settings', () => {
       retainSafePrivate: { enabled: false, allowList: [] },
       cleanDescriptors: true,
       burnedInModalities: ['US', 'OT', 'SC', 'XC', 'ES', 'DOC'],
+      allowEncapsulatedDocuments: false,
     });
   });
 

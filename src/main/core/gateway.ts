@@ -178,6 +178,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAssociations: settings.limits.maxAssociations,
             maxPduBytes: settings.limits.maxPduBytes,
             idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
+            contentLimits: settings.limits,
+            acceptDeflated: settings.limits.acceptDeflatedTransferSyntax,
             admit() {
               const stats = fs.statfsSync(spoolDir);
               const free = stats.bavail * stats.bsize;

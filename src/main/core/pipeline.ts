@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
 import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
-import { parseInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type ParsedInstance } from './dicom';
+import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
 import { uploadInstance, confirmDelivery, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
@@ -131,7 +131,8 @@ export class Pipeline {
     const outboxPath = path.join(this.deps.outboxDir, `${job.id}.dcm`);
     let parsed;
     try {
-      parsed = parseInstanceFile(job.spoolPath);
+      // The same limits as intake, and the same streaming inflate and sliced parse: it never holds up the port.
+      parsed = await openInstanceFile(job.spoolPath, this.deps.settings().limits);
     } catch (error) {
       return this.hold(job, `Cannot read the received instance: ${(error as Error).message}`);
     }
@@ -139,9 +140,13 @@ export class Pipeline {
       const deid = this.deps.settings().deid;
       // Text written into the pixels is beyond the profile: held until a technologist has looked and released it.
       const screen = this.screeningApplies(job, parsed.dataset);
-      const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities);
-      const screenedInstead = screen && this.deps.settings().screening.burnedInAnnotationYes === 'release' && stringValue(parsed.dataset, tagOf('BurnedInAnnotation'))?.toUpperCase() === 'YES';
-      if (risk && !screenedInstead) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
+      const risk = job.releasedAt
+        ? undefined
+        : burnedInTextRisk(parsed.dataset, deid.burnedInModalities, {
+            allowEncapsulatedDocuments: deid.allowEncapsulatedDocuments,
+            screenedWhenYes: screen && this.deps.settings().screening.burnedInAnnotationYes === 'release',
+          });
+      if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
       const dataset = parsed.dataset;
       // One transaction for the links and every new UID (one commit, not one per UID). It need not be on disk yet:

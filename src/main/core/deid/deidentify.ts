@@ -14,8 +14,9 @@ import {
   vrOf,
 } from '../dicom';
 import type { DeidSettings } from '../../../shared/settings';
-import { applyBirthDateRule, ageOn, applyStudyDateRule, applyStudyDateTimeRule } from '../../../shared/dates';
-import { type ProfileOption, type ProfileAction, resolveAction, PROFILE_SOURCE } from './profile';
+import { ageOn } from '../../../shared/dates';
+import { type ProfileOption, type ProfileAction, type Placement, resolveAction, actionForCode, attributeTypeAt, profileRowFor, PROFILE_SOURCE } from './profile';
+import { birthDateRuleOnValue, dateRuleMethods, studyDateRuleOnValue } from './date-rules';
 import { encodeText } from './charset';
 import { SafePrivateFilter } from './safe-private';
 import type { InstanceIdentity } from './identity';
@@ -70,6 +71,12 @@ const T = {
   CodeValue: tagOf('CodeValue'),
   CodingSchemeDesignator: tagOf('CodingSchemeDesignator'),
   CodeMeaning: tagOf('CodeMeaning'),
+  LongCodeValue: tagOf('LongCodeValue'),
+  URNCodeValue: tagOf('URNCodeValue'),
+  EncapsulatedDocument: tagOf('EncapsulatedDocument'),
+  PatientBirthDateInAlternativeCalendar: tagOf('PatientBirthDateInAlternativeCalendar'),
+  PatientDeathDateInAlternativeCalendar: tagOf('PatientDeathDateInAlternativeCalendar'),
+  PatientAlternativeCalendar: tagOf('PatientAlternativeCalendar'),
 };
 
 /** The options of PS3.15 that the settings switch on. */
@@ -110,6 +117,8 @@ const DUMMY_TEXT: Record<string, string> = {
   TM: '000000',
   DS: '0',
   IS: '0',
+  // D needs a non-empty value; the reserved .invalid domain (RFC 2606) can never resolve to anyone.
+  UR: 'http://anonymized.invalid/',
 };
 
 /**
@@ -168,21 +177,41 @@ interface Walk {
   privates: SafePrivateFilter | undefined;
 }
 
-/** The study-date rule applied to a DA or DT value (each of several values, and each end of a range). */
+/** The study-date rule applied to a DA or DT value, read per PS3.5 (date-rules.ts). */
 function modifyDate(e: DicomElement, w: Walk): DicomElement {
   const rule = w.ctx.settings.studyDates;
   if (!e.value || rule.keep === 'all') return e;
   if (rule.keep === 'shift' && w.ctx.dateShiftDays === undefined) {
     throw new DeidentificationError('Dates are to be shifted but no date shift was given for the patient');
   }
-  const apply = e.vr === 'DT' ? applyStudyDateTimeRule : applyStudyDateRule;
   const text = trimValue(e.value.toString('latin1'), e.vr);
-  const modified = text
-    .split('\\')
-    .map((v) => v.split('-').map((part) => (part.trim() ? apply(part, rule, w.ctx.dateShiftDays) : '')).join('-'))
-    .map((v) => (/^-*$/.test(v) ? '' : v));
-  const joined = modified.every((v) => v === '') ? '' : modified.join('\\');
-  return textElement(e.tag, e.vr, joined);
+  return textElement(e.tag, e.vr, studyDateRuleOnValue(e.vr === 'DT' ? 'DT' : 'DA', text, rule, w.ctx.dateShiftDays));
+}
+
+/**
+ * An item of a Code Sequence Macro (PS3.3 Table 8.8-1). In a sequence the table replaces (D) or cleans (C), its
+ * Code Value and Code Meaning can be a person's name and staff number (Person Identification Code Sequence) or an
+ * institution's name and code (Institution Code Sequence): they are not codes a researcher needs.
+ */
+function isCodeItem(item: DicomDataset): boolean {
+  return item.has(T.CodeValue) || item.has(T.LongCodeValue) || item.has(T.URNCodeValue) || item.has(T.CodeMeaning);
+}
+
+// A local coding scheme ("99" prefix, PS3.16 8.2) so the dummy can never be read as a real code.
+const DUMMY_CODE: ReadonlyArray<[Tag, string, string]> = [
+  [T.CodeValue, 'SH', 'ANONYMIZED'],
+  [T.CodingSchemeDesignator, 'SH', '99DEID'],
+  [T.CodeMeaning, 'LO', 'ANONYMIZED'],
+];
+
+/** One dummy code item, whatever the original items said: a Type 1 sequence keeps an item, no value survives. */
+function dummyCodeItems(): DicomDataset[] {
+  return [new Map(DUMMY_CODE.map(([t, vr, text]) => [t, textElement(t, vr, text)]))];
+}
+
+/** A sequence the profile keeps in some form: its items are de-identified with the sequence as their placement. */
+function walkItems(e: DicomElement, w: Walk, charset: string[]): DicomDataset[] {
+  return (e.items ?? []).map((item) => walkDataset(item, w, charset, e.tag));
 }
 
 function mapUids(e: DicomElement, w: Walk): DicomElement {
@@ -195,7 +224,7 @@ function mapUids(e: DicomElement, w: Walk): DicomElement {
 function dummy(e: DicomElement, w: Walk): DicomElement | undefined {
   if (e.vr === 'UI') return mapUids(e, w);
   if (TEXT_VRS.has(e.vr)) {
-    const text = DUMMY_TEXT[e.vr] ?? (e.vr === 'UR' ? '' : 'ANONYMIZED');
+    const text = DUMMY_TEXT[e.vr] ?? 'ANONYMIZED';
     return textElement(e.tag, e.vr, text);
   }
   // Binary values: same length, all zero, so VM and VR stay consistent.
@@ -209,9 +238,24 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
         return undefined;
       case 'empty':
         return { tag: e.tag, vr: 'SQ', items: [] };
+      case 'dummy':
+        if (e.items.some(isCodeItem)) return { tag: e.tag, vr: 'SQ', items: dummyCodeItems() };
+        return { tag: e.tag, vr: 'SQ', items: walkItems(e, w, charset) };
+      case 'clean': {
+        // Coded descriptors (diagnoses, reasons): the code stays, its meaning is cleaned like any descriptor.
+        const items = walkItems(e, w, charset).map((item) => {
+          const meaning = item.get(T.CodeMeaning);
+          if (!meaning) return item;
+          const cleaned = applyAction('clean', meaning, w, charset);
+          if (cleaned) item.set(T.CodeMeaning, cleaned);
+          else item.delete(T.CodeMeaning);
+          return item;
+        });
+        return { tag: e.tag, vr: 'SQ', items };
+      }
       default:
-        // Keep, dummy, clean or uid on a sequence: keep its structure and de-identify every item.
-        return { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
+        // Keep or uid on a sequence: keep its structure and de-identify every item.
+        return { tag: e.tag, vr: 'SQ', items: walkItems(e, w, charset) };
     }
   }
   if (e.bulk) {
@@ -249,12 +293,15 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
   }
 }
 
-function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[]): DicomDataset {
+function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[], placement: Placement = 'top'): DicomDataset {
   const charset = specificCharacterSetOf(ds, inheritedCharset);
   const kept = w.privates?.keptIn(ds);
   const out: DicomDataset = new Map();
   for (const [t, e] of ds) {
-    const result = isPrivate(t) ? privateElement(e, w, charset, kept) : walkElement(t, e, w, charset);
+    const result = isPrivate(t) ? privateElement(e, w, charset, kept) : walkElement(t, e, w, charset, placement);
+    // A large binary value inside a sequence (left on disk by the parser) is no image the research needs, and the
+    // residual check would have to load it to search it: it is removed, as the pixel data of an icon would be.
+    if (placement !== 'top' && result?.bulk) continue;
     if (result) out.set(t, result);
   }
   return out;
@@ -263,21 +310,36 @@ function walkDataset(ds: DicomDataset, w: Walk, inheritedCharset: string[]): Dic
 /** Private attributes are removed, unless Retain Safe Private is on and the allow-list names them. */
 function privateElement(e: DicomElement, w: Walk, charset: string[], kept: ReadonlySet<Tag> | undefined): DicomElement | undefined {
   if (!kept?.has(e.tag)) return undefined;
-  return e.items ? { tag: e.tag, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) } : e;
+  return e.items ? { tag: e.tag, vr: 'SQ', items: walkItems(e, w, charset) } : e;
 }
 
 const DATE_VRS = new Set(['DA', 'DT']);
 
-function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): DicomElement | undefined {
+/** Even groups 6000–601E (overlays) and 5000–501E (curves): one repeating group per overlay or curve. */
+const isRepeatingGroup = (g: number, base: number): boolean => (g & 1) === 0 && g >= base && g <= base + 0x1e;
+
+function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placement: Placement): DicomElement | undefined {
   // File meta and command groups never belong in a dataset.
   if (groupOf(t) <= 0x0002) return undefined;
+  // The table lists Overlay Data and Comments, but Overlay Label and Description are free text too, and an
+  // Overlay Plane without its Type 1 Overlay Data is invalid: each overlay and curve group goes as a whole.
+  if (isRepeatingGroup(groupOf(t), 0x6000) || isRepeatingGroup(groupOf(t), 0x5000)) return undefined;
   switch (t) {
+    // The birth date in another calendar is the birth date: no rule can truncate a calendar we do not know.
+    case T.PatientBirthDateInAlternativeCalendar:
+    case T.PatientDeathDateInAlternativeCalendar:
+    case T.PatientAlternativeCalendar:
+      return undefined;
+    // Encapsulated documents are held for review by SOP class (burned-in.ts) unless the settings allow them, so
+    // the document is what a reviewer releases: a dummy would deliver an empty report in a valid-looking file.
+    case T.EncapsulatedDocument:
+      return e;
     case T.PatientName:
     case T.PatientID:
       return textElement(t, e.vr === 'UN' ? vrOf(t) : e.vr, w.ctx.researchId);
     case T.PatientBirthDate: {
       const original = e.value ? trimValue(e.value.toString('latin1'), 'DA') : '';
-      return textElement(t, 'DA', original ? applyBirthDateRule(original, w.ctx.settings.birthDate) : '');
+      return textElement(t, 'DA', original ? birthDateRuleOnValue(original, w.ctx.settings.birthDate) : '');
     }
     case T.AccessionNumber:
       return textElement(t, 'SH', w.ctx.researchAccessionNumber);
@@ -287,17 +349,28 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
       if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
       break;
   }
-  const action = resolveAction(t, w.options);
+  const type = attributeTypeAt(t, placement);
+  const action = resolveAction(t, w.options, type);
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
-    if (e.items) return { tag: t, vr: 'SQ', items: e.items.map((item) => walkDataset(item, w, charset)) };
+    if (e.items) return { tag: t, vr: 'SQ', items: walkItems(e, w, charset) };
     // A date the tables do not list (a newer edition's attribute) still follows the study-date rule.
     if (DATE_VRS.has(e.vr)) return modifyDate(e, w);
     // Free text the tables do not list (an SR's Text Value) can name anyone: a dummy keeps a type 1 attribute valid.
     if (FREE_TEXT_VRS.has(e.vr) && e.value?.length) return dummy(e, w);
     return e;
   }
-  return applyAction(action, e, w, charset);
+  const result = applyAction(action, e, w, charset);
+  if (result) return result;
+  // An option never makes absent what the Basic Profile keeps present (D, Z, U, K: the table's way of saying the
+  // attribute is required): free text that Clean Descriptors cannot show clean falls back to the basic action,
+  // a dummy, rather than leaving a Type 1 attribute (a GSPS Unformatted Text Value) missing.
+  const basic = profileRowFor(t)?.basic;
+  if (basic && !basic.includes('X')) {
+    const fallback = actionForCode(basic, type);
+    if (fallback !== action) return applyAction(fallback, e, w, charset);
+  }
+  return undefined;
 }
 
 /** Applies the PS3.15 Basic Profile with the configured options to a parsed instance's dataset. */
@@ -344,30 +417,7 @@ export function deidentifyDataset(original: DicomDataset, identity: InstanceIden
   return { dataset: ds, sopInstanceUid, sopClassUid, studyInstanceUid };
 }
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
 /** DeidentificationMethod values (LO, at most 64 characters each): the profile and what each date rule did. */
 export function describeMethod(settings: DeidSettings): string[] {
-  const birth = settings.birthDate;
-  const dates = settings.studyDates;
-  const method = [
-    'PS3.15 E.1-1 Basic Profile',
-    `table ${PROFILE_SOURCE.retrieved} + 2024b supplement`,
-    birth.keep === 'month' ? `birth date YYYYMM${pad2(birth.day)}` : `birth date YYYY${pad2(birth.month)}${pad2(birth.day)}`,
-  ];
-  switch (dates.keep) {
-    case 'all':
-      method.push('study dates kept');
-      break;
-    case 'month':
-      method.push(`study dates YYYYMM${pad2(dates.day)}`);
-      break;
-    case 'year':
-      method.push(`study dates YYYY${pad2(dates.month)}${pad2(dates.day)}`);
-      break;
-    case 'shift':
-      method.push('study dates shifted by a per-patient offset');
-      break;
-  }
-  return method;
+  return ['PS3.15 E.1-1 Basic Profile', `table ${PROFILE_SOURCE.edition}`, ...dateRuleMethods(settings.birthDate, settings.studyDates)];
 }

@@ -1,10 +1,14 @@
 import crypto from 'node:crypto';
 import type { DeidSettings } from '../../../shared/settings';
-import { PROFILE_SOURCE, SUPPLEMENT_SOURCE, profileRows } from './profile';
+import { PROFILE_SOURCE, profileRows } from './profile';
+import requirements from './profile/iod-requirements.json';
+import { describeBirthDateRule, describeStudyDateRule } from './date-rules';
 import { enabledOptions } from './deidentify';
 
 /** Bumped when the engine changes what it writes for the same settings and table (a new rule, a fixed defect). */
-export const POLICY_SCHEMA = 1;
+// 2: PS3.15 2026d; choices settled by the attribute's Type; identification codes replaced; overlay groups removed;
+// alternative-calendar dates removed; DT values read per PS3.5; encapsulated documents held by SOP class.
+export const POLICY_SCHEMA = 2;
 
 /**
  * The de-identification policy: everything that decides what an output file contains, so a researcher and an
@@ -20,7 +24,7 @@ export interface DeidPolicy {
 
 export interface PolicyDescription {
   schema: number;
-  profile: { table: string; tableRetrieved: string; supplement: string; rows: string };
+  profile: { table: string; edition: string; rows: string; iodRequirements: string };
   options: string[];
   birthDate: string;
   studyDates: string;
@@ -28,23 +32,18 @@ export interface PolicyDescription {
   siteCode: string;
 }
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
 // The table's content, not only its name: an edited row changes the policy even if no one renamed the file.
 const rowsDigest = crypto.createHash('sha256').update(JSON.stringify(profileRows)).digest('hex').slice(0, 16);
+const requirementsDigest = crypto.createHash('sha256').update(JSON.stringify(requirements.attributes)).digest('hex').slice(0, 16);
 
 /** Describes only what each rule does: a setting that is ignored under the chosen rule (the day when all dates are kept) is left out. */
 export function describePolicy(deid: DeidSettings, siteCode: string): PolicyDescription {
-  const b = deid.birthDate;
-  const d = deid.studyDates;
-  const studyDates =
-    d.keep === 'all' ? 'kept' : d.keep === 'month' ? `YYYYMM${pad2(d.day)}` : d.keep === 'year' ? `YYYY${pad2(d.month)}${pad2(d.day)}` : `shift within ±${d.maxShiftDays} days`;
   return {
     schema: POLICY_SCHEMA,
-    profile: { table: 'PS3.15 E.1-1', tableRetrieved: PROFILE_SOURCE.retrieved, supplement: SUPPLEMENT_SOURCE.edition, rows: rowsDigest },
+    profile: { table: PROFILE_SOURCE.table, edition: PROFILE_SOURCE.edition, rows: rowsDigest, iodRequirements: requirementsDigest },
     options: [...enabledOptions(deid)].sort(),
-    birthDate: b.keep === 'month' ? `YYYYMM${pad2(b.day)}` : `YYYY${pad2(b.month)}${pad2(b.day)}`,
-    studyDates,
+    birthDate: describeBirthDateRule(deid.birthDate),
+    studyDates: describeStudyDateRule(deid.studyDates),
     retainSafePrivate: deid.retainSafePrivate.enabled ? deid.retainSafePrivate.allowList.map((a) => `${a.creator} ${a.tag.toLowerCase()}`).sort() : [],
     siteCode,
   };

@@ -7,6 +7,39 @@ export interface DictionaryEntry {
   keyword: string;
 }
 
+/**
+ * Attributes of the current PS3.6 (named in PS3.15 2026d Table E.1-1) that the dcmjs dictionary predates.
+ * Without them an implicit-VR instance would read them as UN, and `tagOf` would not know their keywords.
+ */
+const NEWER_ATTRIBUTES: ReadonlyArray<[string, string, string]> = [
+  ['(0008,1301)', 'SQ', 'PrincipalDiagnosisCodeSequence'],
+  ['(0008,1302)', 'SQ', 'PrimaryDiagnosisCodeSequence'],
+  ['(0008,1303)', 'SQ', 'SecondaryDiagnosesCodeSequence'],
+  ['(0008,1304)', 'SQ', 'HistologicalDiagnosesCodeSequence'],
+  ['(0010,0011)', 'SQ', 'PersonNamesToUseSequence'],
+  ['(0010,0012)', 'LT', 'NameToUse'],
+  ['(0010,0013)', 'UT', 'NameToUseComment'],
+  ['(0010,0014)', 'SQ', 'ThirdPersonPronounsSequence'],
+  ['(0010,0015)', 'SQ', 'PronounCodeSequence'],
+  ['(0010,0016)', 'UT', 'PronounComment'],
+  ['(0010,0041)', 'SQ', 'GenderIdentitySequence'],
+  ['(0010,0042)', 'UT', 'SexParametersForClinicalUseCategoryComment'],
+  ['(0010,0043)', 'SQ', 'SexParametersForClinicalUseCategorySequence'],
+  ['(0010,0044)', 'SQ', 'GenderIdentityCodeSequence'],
+  ['(0010,0045)', 'UT', 'GenderIdentityComment'],
+  ['(0010,0046)', 'SQ', 'SexParametersForClinicalUseCategoryCodeSequence'],
+  ['(0010,0047)', 'UR', 'SexParametersForClinicalUseCategoryReference'],
+  ['(0010,2162)', 'UC', 'EthnicGroups'],
+  ['(3004,007F)', 'LO', 'DoseCalculationModelName'],
+  ['(0040,A034)', 'DT', 'EffectiveStartDateTime'],
+  ['(0040,A035)', 'DT', 'EffectiveStopDateTime'],
+  ['(0040,B034)', 'DT', 'AnnotationDateTime'],
+  ['(0040,B036)', 'DT', 'SegmentDefinitionDateTime'],
+  ['(0040,B03B)', 'LT', 'MontageName'],
+  ['(0040,B03F)', 'LO', 'MontageChannelLabel'],
+  ['(0040,E012)', 'UR', 'DisplayURI'],
+];
+
 let byTag: Map<Tag, DictionaryEntry> | undefined;
 let byKeyword: Map<string, DictionaryEntry> | undefined;
 
@@ -23,6 +56,12 @@ function load(): void {
     const e: DictionaryEntry = { tag: parseTag(entry.tag), vr, keyword: entry.name };
     byTag.set(e.tag, e);
     byKeyword.set(e.keyword, e);
+  }
+  for (const [t, vr, keyword] of NEWER_ATTRIBUTES) {
+    const e: DictionaryEntry = { tag: parseTag(t), vr, keyword };
+    // dcmjs wins only if it already knows the tag (a newer dcmjs); the list then changes nothing.
+    if (!byTag.has(e.tag)) byTag.set(e.tag, e);
+    if (!byKeyword.has(keyword)) byKeyword.set(keyword, e);
   }
 }
 

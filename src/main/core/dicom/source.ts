@@ -38,6 +38,7 @@ export class FileSource implements ByteSource {
   private readonly fd: number;
   private window = Buffer.alloc(0);
   private windowStart = 0;
+  private closed = false;
 
   constructor(readonly path: string) {
     this.fd = fs.openSync(path, 'r');
@@ -63,7 +64,10 @@ export class FileSource implements ByteSource {
     return buffer.subarray(0, length);
   }
 
+  /** Safe to call twice: a second closeSync of the number could close a file someone else opened since. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

@@ -31,3 +31,12 @@ export function describeTransferSyntax(uid: string): TransferSyntax | undefined 
   }
   return undefined;
 }
+
+/**
+ * Whether intake accepts a proposed transfer syntax: one we can read, and not Deflated Explicit VR Little Endian
+ * where the site has turned it off (limits.acceptDeflatedTransferSyntax), so a sender must offer another.
+ */
+export function acceptsTransferSyntax(uid: string, acceptDeflated = true): boolean {
+  const syntax = describeTransferSyntax(uid);
+  return syntax !== undefined && (acceptDeflated || !syntax.deflated);
+}

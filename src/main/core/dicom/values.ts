@@ -5,7 +5,7 @@ import type { Tag } from './tag';
 export const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
 
 // DICOM Defined Terms for Specific Character Set (PS3.3 C.12.1.1.2) mapped to WHATWG encoding labels.
-const CHARSETS: Record<string, string> = {
+export const CHARSETS: Record<string, string> = {
   '': 'latin1', 'ISO_IR 6': 'latin1', 'ISO 2022 IR 6': 'latin1',
   'ISO_IR 100': 'latin1', 'ISO 2022 IR 100': 'latin1',
   'ISO_IR 101': 'iso-8859-2', 'ISO 2022 IR 101': 'iso-8859-2',

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { syncDirectory } from '../durable';
 import type { ByteSource } from './source';
@@ -9,8 +11,11 @@ import { isLongVr } from './parse';
 import type { TransferSyntax } from './transfer-syntax';
 import { textElement } from './values';
 
-/** The encoded instance as a list of pieces: bytes we built, and ranges to copy from the source. */
-export type EncodedPiece = Buffer | { offset: number; length: number };
+/**
+ * The encoded instance as a list of pieces: bytes we built, ranges to copy from the source, and a run of pieces
+ * to write through raw deflate (the data set of a Deflated Explicit VR Little Endian file).
+ */
+export type EncodedPiece = Buffer | { offset: number; length: number } | { deflate: EncodedPiece[] };
 
 interface Encoding {
   explicitVr: boolean;
@@ -18,7 +23,7 @@ interface Encoding {
 }
 
 class Chunks {
-  readonly pieces: EncodedPiece[] = [];
+  readonly pieces: Array<Buffer | { offset: number; length: number }> = [];
   private pending: Buffer[] = [];
   push(b: Buffer): void {
     this.pending.push(b);
@@ -139,17 +144,44 @@ export function encodeInstance(req: EncodeRequest): EncodedPiece[] {
   const out = new Chunks();
   out.push(encodeFileMeta(req.sopClassUid, req.sopInstanceUid, req.syntax.uid));
   if (req.syntax.deflated) {
-    // Deflated datasets are small by nature (no encapsulated pixel data); encode in memory then compress.
+    // Compressed as it is written (writePieces), large values read from the source a chunk at a time.
     const inner = new Chunks();
     encodeDataset(req.dataset, req.syntax, inner, req.source);
     inner.flush();
-    const plain = Buffer.concat(inner.pieces.map((p) => (Buffer.isBuffer(p) ? p : req.source.read(p.offset, p.length))));
-    out.push(zlib.deflateRawSync(plain));
-  } else {
-    encodeDataset(req.dataset, req.syntax, out, req.source);
+    out.flush();
+    return [...out.pieces, { deflate: inner.pieces }];
   }
+  encodeDataset(req.dataset, req.syntax, out, req.source);
   out.flush();
   return out.pieces;
+}
+
+const DEFLATE_CHUNK = 1 << 20;
+
+/** The plain bytes of a deflated run, a chunk at a time: bulk ranges never held whole. */
+function* plainBytesOf(pieces: EncodedPiece[], source: ByteSource): Generator<Buffer> {
+  for (const piece of pieces) {
+    if (Buffer.isBuffer(piece)) yield piece;
+    else if ('deflate' in piece) throw new Error('A deflated run cannot nest another');
+    else for (let at = 0; at < piece.length; at += DEFLATE_CHUNK) yield source.read(piece.offset + at, Math.min(DEFLATE_CHUNK, piece.length - at));
+  }
+}
+
+/** Deflates `pieces` into `out` as a stream; returns the compressed bytes written. */
+async function writeDeflated(out: fs.promises.FileHandle, pieces: EncodedPiece[], source: ByteSource): Promise<number> {
+  let written = 0;
+  await pipeline(Readable.from(plainBytesOf(pieces, source), { highWaterMark: 2 }), zlib.createDeflateRaw(), async (compressed: AsyncIterable<Buffer>) => {
+    for await (const chunk of compressed) {
+      // A short write is written on from where it stopped, never counted as whole.
+      for (let at = 0; at < chunk.length;) {
+        const { bytesWritten } = await out.write(chunk, at, chunk.length - at);
+        if (bytesWritten === 0) throw new Error('The outbox file accepted no bytes');
+        at += bytesWritten;
+        written += bytesWritten;
+      }
+    }
+  });
+  return written;
 }
 
 const COPY_CHUNK = 4 << 20;
@@ -166,6 +198,10 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
   try {
     const buffer = input ? Buffer.allocUnsafe(COPY_CHUNK) : undefined;
     for (const piece of pieces) {
+      if (!Buffer.isBuffer(piece) && 'deflate' in piece) {
+        written += await writeDeflated(out, piece.deflate, source);
+        continue;
+      }
       if (Buffer.isBuffer(piece)) {
         await out.write(piece);
         written += piece.length;

@@ -5,8 +5,8 @@ import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
 import type { Logger } from '../log';
-import { describeTransferSyntax, encodeFileMeta, parseInstanceFile } from '../dicom';
-import { readIdentity } from '../deid';
+import { type ParseLimits, acceptsTransferSyntax, encodeFileMeta } from '../dicom';
+import { checkSpooledContent } from './content-check';
 import { syncDirectory } from '../durable';
 
 const { Scp, Server, Dataset } = dimse;
@@ -23,8 +23,9 @@ type CStoreResponseT = InstanceType<typeof dimse.responses.CStoreResponse>;
 type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
 type CEchoResponseT = InstanceType<typeof dimse.responses.CEchoResponse>;
 
-const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass) as string[]);
-const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith('1.2.840.10008.5.1.4.1.1.');
+/** The storage SOP classes dcmjs-dimse names; with the rule below, what intake accepts (docs/conformance-statement.md lists them). */
+export const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass) as string[]);
+export const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith('1.2.840.10008.5.1.4.1.1.');
 
 export interface IntakeConfig {
   aeTitle: string;
@@ -39,6 +40,10 @@ export interface IntakeConfig {
   maxPduBytes?: number;
   /** An association silent this long (with no C-STORE of it in progress) is aborted. */
   idleTimeoutMs?: number;
+  /** What one instance may cost (limits.maxInflatedBytes …); past it, 0xA700 with the reason. */
+  contentLimits?: Partial<ParseLimits>;
+  /** False: Deflated Explicit VR Little Endian is refused at association (limits.acceptDeflatedTransferSyntax). */
+  acceptDeflated?: boolean;
 }
 
 /** C-STORE failure statuses (PS3.4 Annex B.2.3). */
@@ -329,7 +334,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
           continue;
         }
         // The sender's first proposal that we can read: compressed images pass through as they are.
-        const syntax = context.getTransferSyntaxUids().find((ts: string) => describeTransferSyntax(ts) !== undefined);
+        const syntax = context.getTransferSyntaxUids().find((ts: string) => acceptsTransferSyntax(ts, config.acceptDeflated));
         if (syntax) context.setResult(PresentationContextResult.Accept, syntax);
         else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
       }
@@ -409,7 +414,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
             sizeBytes: stream.bytes,
           };
-          const refusal = checkContent(spoolPath);
+          const refusal = await checkContent(spoolPath);
           if (refusal) {
             await setAside(spooled, refusal);
             return finish({ error: refusal });
@@ -445,22 +450,10 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     }
   }
 
-  /** Reads the spooled instance (pixel data stays on disk): is it DICOM, and does it name its instance and study? */
-  function checkContent(spoolPath: string): IntakeRefusal | undefined {
-    let parsed;
-    try {
-      parsed = parseInstanceFile(spoolPath);
-    } catch (error) {
-      return new IntakeRefusal(`Cannot understand the data set: ${(error as Error).message}`, STORE_STATUS.cannotUnderstand, true);
-    }
-    try {
-      readIdentity(parsed);
-      return undefined;
-    } catch (error) {
-      return new IntakeRefusal((error as Error).message, STORE_STATUS.doesNotMatchSopClass, true);
-    } finally {
-      parsed.close();
-    }
+  /** The content check (content-check.ts), as an IntakeRefusal for the C-STORE answer. */
+  async function checkContent(spoolPath: string): Promise<IntakeRefusal | undefined> {
+    const refusal = await checkSpooledContent(spoolPath, config.contentLimits);
+    return refusal && new IntakeRefusal(refusal.message, refusal.status, true);
   }
 
   /** A refused instance goes to quarantine with a review-list entry (there is data to show), or is deleted. */

@@ -47,7 +47,14 @@ export function redactedInstance(file: Buffer, boxes: Box[]): Buffer {
   const sopInstanceUid = stringValue(parsed.dataset, T.SOPInstanceUID) ?? '';
   const source = new BufferSource(bytes);
   const pieces = encodeInstance({ dataset: parsed.dataset, syntax: parsed.syntax, source, sopClassUid, sopInstanceUid });
-  return Buffer.concat(pieces.map((p) => (Buffer.isBuffer(p) ? p : source.read(p.offset, p.length))));
+  return Buffer.concat(
+    pieces.map((p) => {
+      if (Buffer.isBuffer(p)) return p;
+      // Deflated data sets were refused by redactUncompressed: every piece is bytes or a range of the source.
+      if ('deflate' in p) throw new Error('a redacted instance is never deflated');
+      return source.read(p.offset, p.length);
+    }),
+  );
 }
 
 /** Replaces `file` by `bytes` durably (temporary file, fsync, rename, folder sync). */
