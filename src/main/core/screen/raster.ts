@@ -42,7 +42,9 @@ export interface DecodedImage {
 export function openImage(bytes: Uint8Array): DecodedImage {
   let image: InstanceType<typeof imaging.DicomImage>;
   try {
-    image = new imaging.DicomImage(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    // A file read on its own fills its whole buffer: no copy of 27 MB then.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    image = new imaging.DicomImage((whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as ArrayBuffer);
   } catch (error) {
     throw new ScreeningUnavailable(`the image could not be read: ${(error as Error).message}`);
   }
