@@ -23,6 +23,14 @@ await build({
   format: 'esm',
   packages: 'external',
 });
+// The burned-in text screening thread (core/screen/pool.ts starts it from beside the bundle that uses it).
+await build({
+  ...common,
+  entryPoints: ['src/main/core/screen/worker.ts'],
+  outfile: 'dist/main/screen-worker.js',
+  format: 'esm',
+  packages: 'external',
+});
 await build({
   ...common,
   entryPoints: ['src/main/preload/preload.ts'],
@@ -32,4 +40,4 @@ await build({
   // It carries the contract's schemas (for the method names); small is quick to load in every window.
   minify: true,
 });
-console.log('built dist/main/electron/main.js, dist/main/headless/cli.js and dist/main/preload/preload.cjs');
+console.log('built dist/main/electron/main.js, dist/main/headless/cli.js, dist/main/screen-worker.js and dist/main/preload/preload.cjs');

@@ -116,6 +116,20 @@ export const DeidSettings = z.strictObject({
   allowEncapsulatedDocuments: z.boolean().default(false),
 });
 
+// Burned-in text screening (issue 19): every image's pixels are read locally before it may be uploaded.
+export const ScreeningSettings = z.strictObject({
+  /** Off: only Burned In Annotation (and burnedInModalities) decide, as before screening existed. */
+  enabled: z.boolean().default(true),
+  /** SOP Class UIDs to screen; empty: every instance with pixel data (MG, DBT and all other images). */
+  sopClasses: z.array(z.string().regex(/^[0-9.]{1,64}$/, 'A SOP Class UID is digits and dots')).default([]),
+  /** Readable text that is neither identifying nor a laterality/view marker: blacked out, held for review, or kept. */
+  otherText: z.enum(['redact', 'hold', 'keep']).default('redact'),
+  /** Images that say Burned In Annotation YES: screened and redacted like the others, then held for review or sent. */
+  burnedInAnnotationYes: z.enum(['hold', 'release']).default('hold'),
+  /** Multi-frame objects with more frames are screened on this many, spread from first to last. */
+  maxFrames: z.number().int().min(1).max(512).default(16),
+});
+
 export const SiteSettings = z.strictObject({
   /** Prefix of every research ID this gateway issues. */
   code: z
@@ -157,11 +171,13 @@ export const GatewaySettings = z.strictObject({
   retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 168 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),
   limits: LimitSettings.prefault({}),
+  screening: ScreeningSettings.prefault({}),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
 export type DestinationSettings = z.infer<typeof CheckedDestinationSettings>;
 export type LimitSettings = z.infer<typeof LimitSettings>;
+export type ScreeningSettings = z.infer<typeof ScreeningSettings>;
 export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
 export type RetentionSettings = z.infer<typeof RetentionSettings>;

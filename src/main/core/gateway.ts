@@ -13,6 +13,7 @@ import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
+import { createScreeningPool, type ScreeningPool } from './screen';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -137,6 +138,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let db: GatewayDatabase | undefined;
   let scp: StorageScpServer | undefined;
   let pipeline: Pipeline | undefined;
+  let screening: ScreeningPool | undefined;
   let jobs: JobStore | undefined;
   let access: { doctor: DoctorService; audit: AuditLog } | undefined;
   let queries: StudyQueries | undefined;
@@ -158,7 +160,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       const interrupted = jobs.recoverInterruptedUploads();
       if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
       await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
+      // Its threads start with the first image to screen, so a gateway that only receives starts no OCR.
+      screening = createScreeningPool();
+      pipeline = new Pipeline({ jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, screening, alterOutputForTest: options.testHooks?.alterOutput });
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -221,6 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     async stop() {
       await scp?.stop();
       await pipeline?.stop();
+      await screening?.close();
       await sync?.close();
       db?.close();
       db = undefined;

@@ -8,10 +8,11 @@ import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
 import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
-import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, type DicomDataset, type ParsedInstance } from './dicom';
+import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
 import { uploadInstance, confirmDelivery, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
+import { identifyingValuesOf, type ScreeningPool } from './screen';
 
 const DEID_CONCURRENCY = 2;
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   quarantineDir?: string;
   logger: Logger;
   events: EventEmitter;
+  /** Reads every image's pixels for burned-in text before it may leave (settings.screening); absent: not screened. */
+  screening?: ScreeningPool;
   /**
    * Tests only: changes the de-identified dataset before it is written, standing in for a defective profile so
    * the residual check can be seen to catch it. No setting reaches it.
@@ -136,7 +139,13 @@ export class Pipeline {
     try {
       const deid = this.deps.settings().deid;
       // Text written into the pixels is beyond the profile: held until a technologist has looked and released it.
-      const risk = job.releasedAt ? undefined : burnedInTextRisk(parsed.dataset, deid.burnedInModalities, { allowEncapsulatedDocuments: deid.allowEncapsulatedDocuments });
+      const screen = this.screeningApplies(job, parsed.dataset);
+      const risk = job.releasedAt
+        ? undefined
+        : burnedInTextRisk(parsed.dataset, deid.burnedInModalities, {
+            allowEncapsulatedDocuments: deid.allowEncapsulatedDocuments,
+            screenedWhenYes: screen && this.deps.settings().screening.burnedInAnnotationYes === 'release',
+          });
       if (risk) return this.hold(job, risk, { studyRef: this.studyRefFor(parsed) });
       const identity = readIdentity(parsed);
       const dataset = parsed.dataset;
@@ -176,6 +185,13 @@ export class Pipeline {
           residualPaths: paths,
         });
       }
+      if (screen) {
+        const held = await this.screenPixels(job, outboxPath, parsed.dataset);
+        if (held) {
+          await fs.promises.rm(outboxPath, { force: true });
+          return this.hold(job, held, { studyRef: study.studyRef });
+        }
+      }
       const policy = deidPolicy(deid, this.deps.settings().site.code);
       const outputSizeBytes = (await fs.promises.stat(outboxPath)).size;
       // Lost in a power cut, the instance is de-identified again into the same outbox file: nothing was sent yet.
@@ -197,6 +213,35 @@ export class Pipeline {
     } finally {
       parsed.close();
     }
+  }
+
+  /** Whether this instance's pixels are screened for burned-in text: an image, of a screened class, not released by hand. */
+  private screeningApplies(job: InstanceJob, original: DicomDataset): boolean {
+    const settings = this.deps.settings().screening;
+    if (!this.deps.screening || !settings.enabled || job.releasedAt || !original.has(PIXEL_DATA)) return false;
+    const sopClass = stringValue(original, tagOf('SOPClassUID')) ?? '';
+    return settings.sopClasses.length === 0 || settings.sopClasses.includes(sopClass);
+  }
+
+  /**
+   * Screens the de-identified file's pixels (they are the original's) against the original's identifying values:
+   * identifying text is blacked out in the file and checked again; returns why the instance must be held, if it must.
+   */
+  private async screenPixels(job: InstanceJob, outboxPath: string, original: DicomDataset): Promise<string | undefined> {
+    const settings = this.deps.settings().screening;
+    const outcome = await this.deps.screening!.screen({
+      file: outboxPath,
+      identifying: identifyingValuesOf(original),
+      options: { otherText: settings.otherText, maxFrames: settings.maxFrames },
+    });
+    // Counts only: what OCR read may be a name, and the log leaves this computer.
+    const lines = { identifying: outcome.found.filter((f) => f.kind === 'identifying').length, other: outcome.found.filter((f) => f.kind === 'other').length };
+    if (outcome.result === 'hold') {
+      this.log.warn(`instance ${job.id}: burned-in text held for review`, lines);
+      return outcome.reason;
+    }
+    if (outcome.result === 'redacted') this.log.info(`instance ${job.id}: burned-in text blacked out`, { ...lines, regions: outcome.redactions.length });
+    return undefined;
   }
 
   /** What the server must hold for this instance: the UIDs, and the output file's size, MD5 and transfer syntax. */

@@ -6,6 +6,8 @@ const ENCAPSULATED_SOP_CLASS_PREFIX = '1.2.840.10008.5.1.4.1.1.104.';
 export interface BurnedInOptions {
   /** The site accepts encapsulated documents without review (deid.allowEncapsulatedDocuments). */
   allowEncapsulatedDocuments?: boolean;
+  /** Images that say Burned In Annotation YES are screened and redacted instead (screening.burnedInAnnotationYes release). */
+  screenedWhenYes?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export function burnedInTextRisk(ds: DicomDataset, modalities: readonly string[]
   }
   const burnedIn = stringValue(ds, tagOf('BurnedInAnnotation'))?.toUpperCase();
   const modality = stringValue(ds, tagOf('Modality'))?.toUpperCase() ?? '';
-  if (burnedIn === 'YES') {
+  if (burnedIn === 'YES' && !options.screenedWhenYes) {
     return 'Burned-in text: the image says it has text written into its pixels (Burned In Annotation YES); check it before releasing it';
   }
   if (burnedIn === undefined && modalities.includes(modality)) {
