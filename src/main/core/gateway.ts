@@ -10,9 +10,12 @@ import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
 import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
+import { spoolRefusal, waitingBytesGauge } from './intake/admission';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
+
+export { spoolRefusal, waitingBytesGauge } from './intake/admission';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -94,35 +97,6 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
   } catch (error) {
     log.error(`research server check could not run: ${(error as Error).message}`);
   }
-}
-
-/**
- * The bytes waiting in the spool and outbox, as admission reads them before every C-STORE: the store's sum over
- * the backlog is taken at most every half second, with what was received since added on, so a fast sender cannot
- * pass the cap between two sums (space freed shows up at the next sum, or at once when the cap would refuse).
- */
-export function waitingBytesGauge(sum: () => number, maxAgeMs = 500): { read(now?: number): number; refresh(now?: number): number; add(bytes: number): void } {
-  let bytes = 0;
-  let summedAt = -Infinity;
-  const refresh = (now = Date.now()): number => {
-    bytes = sum();
-    summedAt = now;
-    return bytes;
-  };
-  return {
-    read: (now = Date.now()) => (now - summedAt >= maxAgeMs ? refresh(now) : bytes),
-    refresh,
-    add(received) {
-      bytes += received;
-    },
-  };
-}
-
-/** Why intake refuses more data now, or undefined: the spool cap and the free-space floor (settings.limits). */
-export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: number, freeBytes: number): string | undefined {
-  if (pendingBytes >= limits.spoolCapBytes) return `spool full (${Math.round(pendingBytes / 1e6)} MB waiting, cap ${Math.round(limits.spoolCapBytes / 1e6)} MB)`;
-  if (freeBytes < limits.minFreeBytes) return `disk nearly full (${Math.round(freeBytes / 1e6)} MB free, floor ${Math.round(limits.minFreeBytes / 1e6)} MB)`;
-  return undefined;
 }
 
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */

@@ -8,6 +8,10 @@ import type { Logger } from '../log';
 import { describeTransferSyntax, encodeFileMeta, parseInstanceFile } from '../dicom';
 import { readIdentity } from '../deid';
 import { syncDirectory } from '../durable';
+import { durableFileStream, pauseWhileBehind, type SpoolStream } from './spool-file';
+import { IntakeRefusal, STORE_STATUS, checkAdmission, type Admission } from './admission';
+
+export { STORE_STATUS } from './admission';
 
 const { Scp, Server, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -33,23 +37,12 @@ export interface IntakeConfig {
   /** Where instances refused for their content are kept for the review list; without it they are deleted. */
   quarantineDir?: string;
   /** Asked before each C-STORE's data is kept: a refusal answers 0xA700 (out of resources) with the reason. */
-  admit?: () => { ok: true } | { ok: false; reason: string };
+  admit?: () => Admission;
   maxAssociations?: number;
   /** Announced in the association accept and enforced: a bigger PDU aborts the association. */
   maxPduBytes?: number;
   /** An association silent this long (with no C-STORE of it in progress) is aborted. */
   idleTimeoutMs?: number;
-}
-
-/** C-STORE failure statuses (PS3.4 Annex B.2.3). */
-export const STORE_STATUS = { outOfResources: 0xa700, doesNotMatchSopClass: 0xa900, cannotUnderstand: 0xc000 } as const;
-
-/** Why an instance was refused at intake, with the C-STORE status that says so. */
-class IntakeRefusal extends Error {
-  constructor(message: string, readonly status: number, readonly keep: boolean) {
-    super(message);
-    this.name = 'IntakeRefusal';
-  }
 }
 
 const VALID_PDU_TYPES = new Set([1, 2, 3, 4, 5, 6, 7]);
@@ -113,117 +106,6 @@ export interface IntakeHandlers {
 /** The outcome of spooling one C-STORE, carried from the stream to cStoreRequest. */
 const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Error; stream?: SpoolStream }>();
 
-/** The spool file of one C-STORE, with what we know of it from the request. */
-type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
-
-/** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
-function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
-  fs.writev(fd, buffers, null, (error, n) => {
-    if (error) return done(error, written);
-    let rest = n;
-    const left: Buffer[] = [];
-    for (const b of buffers) {
-      if (rest >= b.length) rest -= b.length;
-      else {
-        left.push(b.subarray(rest));
-        rest = 0;
-      }
-    }
-    if (left.length === 0) return done(null, written + n);
-    writeAll(fd, left, done, written + n);
-  });
-}
-
-/**
- * Back-pressure from the spool file to the sender: dcmjs-dimse writes every PDV it parses without waiting, and
- * keeps reading the socket into one growing buffer; pausing the socket while the file lags keeps memory flat.
- */
-function pauseWhileBehind(stream: Writable, socket: Socket): void {
-  const write = stream.write.bind(stream) as (chunk: Buffer) => boolean;
-  let paused = false;
-  const resume = (): void => {
-    if (!paused) return;
-    paused = false;
-    socket.resume();
-  };
-  stream.write = ((chunk: Buffer) => {
-    const ok = write(chunk);
-    // A stream that failed (its file could not be opened) never drains: the data is swallowed instead.
-    if (!ok && !paused && !stream.destroyed) {
-      paused = true;
-      socket.pause();
-      stream.once('drain', resume);
-    }
-    return ok;
-  }) as Writable['write'];
-  stream.once('close', resume);
-  stream.once('error', resume);
-}
-
-/** What a spool file gathers before it writes: few file-system calls per instance, little memory per association. */
-const SPOOL_WRITE_BYTES = 512 * 1024;
-
-/**
- * A Writable that appends to a file and fsyncs before it reports 'finish'. A sender's PDVs are small (storescu:
- * 16 KB): they are gathered into writes of half a megabyte, instead of one round trip to the file system each
- * (which cost more than the rest of a small instance's intake).
- */
-function durableFileStream(file: string, head: Buffer): SpoolStream {
-  let fd = -1;
-  let closed = false;
-  let gathered: Buffer[] = [head];
-  let gatheredBytes = head.length;
-  const flush = (done: (error?: Error | null) => void): void => {
-    const buffers = gathered;
-    gathered = [];
-    gatheredBytes = 0;
-    if (buffers.length === 0) return done();
-    writeAll(fd, buffers, (error, written) => {
-      stream.bytes += written;
-      done(error);
-    });
-  };
-  const gather = (chunks: Buffer[], done: (error?: Error | null) => void): void => {
-    for (const chunk of chunks) {
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-    }
-    if (gatheredBytes >= SPOOL_WRITE_BYTES) flush(done);
-    else done();
-  };
-  const stream = new Writable({
-    highWaterMark: 1 << 20,
-    // Opened off the main thread (writes wait for it): creating a file can wait on the file system's journal
-    // while other instances sync, and a synchronous open held up every association meanwhile.
-    construct(done) {
-      fs.open(file, 'w', 0o600, (error, opened) => {
-        if (!error) fd = opened;
-        done(error);
-      });
-    },
-    write: (chunk: Buffer, _enc, done) => gather([chunk], done),
-    writev: (chunks: Array<{ chunk: Buffer }>, done) => gather(chunks.map((c) => c.chunk), done),
-    final(done) {
-      flush((error) => {
-        if (error) return done(error);
-        fs.fsync(fd, (syncError) => {
-          closed = true;
-          fs.close(fd, (closeError) => done(syncError ?? closeError));
-        });
-      });
-    },
-    destroy(error, done) {
-      // Runs after final() too (autoDestroy): closing the number twice could close a file someone else opened since.
-      if (closed || fd < 0) return done(error);
-      closed = true;
-      fs.close(fd, () => done(error));
-    },
-  }) as SpoolStream;
-  stream.file = file;
-  stream.bytes = 0;
-  return stream;
-}
-
 export interface StorageScpServer {
   /** Resolves once the port accepts associations. */
   listening: Promise<void>;
@@ -244,14 +126,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
   };
 
-  /** Whether to take the next instance; a check that cannot be made (spool folder gone) refuses it, with why. */
-  const admitted = (): { ok: true } | { ok: false; reason: string } => {
-    try {
-      return config.admit?.() ?? { ok: true };
-    } catch (error) {
-      return { ok: false, reason: `cannot check the spool: ${(error as Error).message}` };
-    }
-  };
+  const admitted = (): Admission => checkAdmission(config.admit);
 
   class StorageScp extends Scp {
     private association?: Association;
