@@ -8,9 +8,10 @@ import { openDatabase, DeferredSync, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
-import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
+import { Pipeline, removeOrphanFiles, removeIncompleteWrites, finishQuarantineMoves, type PipelineDeps, type StorageProblem } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
-import { spoolRefusal, waitingBytesGauge } from './intake/admission';
+import { FreeSpace, spoolRefusal, waitingBytesGauge } from './intake/admission';
+import { isStorageFailure } from './durable';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
@@ -60,6 +61,12 @@ export interface Gateway {
   retryNow(researchStudyUid?: string): number;
   /** Discards a held instance from the review list: never uploaded, its file deleted; false if it is not held. */
   discardHeld(instanceId: number): Promise<boolean>;
+  /** Discards every data set refused at intake still on the review list; returns how many. */
+  discardRefused(): Promise<number>;
+  /** Deletes held instances past their retention (done hourly and at start); returns how many. */
+  expireHolds(now?: number): Promise<number>;
+  /** The disk or database refusing writes, while it lasts (work is paused and retried with a backoff). */
+  storageProblem(): StorageProblem | undefined;
   /** The settings in force. */
   settings(): GatewaySettings;
   /**
@@ -118,21 +125,50 @@ export function createGateway(options: GatewayOptions): Gateway {
   let listen: (() => Promise<StorageScpServer>) | undefined;
   let paused = false;
   let sync: DeferredSync | undefined;
+  let holdSweep: NodeJS.Timeout | undefined;
+  const freeSpace = new FreeSpace(dataDir);
+
+  /** Held instances past their retention are deleted, and the audit log says how many and why. */
+  async function sweepHolds(now?: number): Promise<number> {
+    if (!pipeline) return 0;
+    try {
+      const expired = await pipeline.expireHolds(now);
+      if (expired.length) access?.audit.append({ actor: 'system', action: 'review.expire', outcome: 'success', detail: `${expired.length} held instance(s) deleted after their retention: ${expired.join(', ')}` });
+      return expired.length;
+    } catch (error) {
+      logger.child('retention').error('held instances could not be swept', { error: (error as Error).message });
+      return 0;
+    }
+  }
 
   return {
     async start() {
       for (const dir of [dataDir, spoolDir, outboxDir, quarantineDir]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Before the database writes anything: a crash during a large receive may have left the disk full of it.
+      await removeIncompleteWrites([spoolDir, outboxDir], logger);
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
+      // Crash recovery, reads only, so it works on a full disk: finish moves to quarantine, drop files no job names
+      // (discarded review entries included), then put interrupted uploads back in the outbox.
+      await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
+      await removeOrphanFiles([spoolDir, outboxDir, quarantineDir], jobs.filesInUse(), logger);
+      await freeSpace.refresh();
       const crosswalk = new Crosswalk(db, settings.site.code);
       const commits = (sync = new DeferredSync(db));
       access = createDoctorAccess(db, () => settings, logger);
-      // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
-      await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
-      const interrupted = jobs.recoverInterruptedUploads();
-      if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
-      await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
-      pipeline = new Pipeline({ jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, alterOutputForTest: options.testHooks?.alterOutput });
+      pipeline = new Pipeline({
+        jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events,
+        alterOutputForTest: options.testHooks?.alterOutput, freeBytes: () => freeSpace.refresh(),
+      });
+      try {
+        const interrupted = jobs.recoverInterruptedUploads();
+        if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
+      } catch (error) {
+        // A disk still full: the gateway starts anyway (Status says why nothing moves), and does this once it can.
+        if (!isStorageFailure(error)) throw error;
+        pipeline.recoverLater(jobs.uploadingIds());
+        logger.child('recovery').warn(`interrupted uploads cannot be put back yet: ${(error as Error).message}`);
+      }
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -148,21 +184,36 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAssociations: settings.limits.maxAssociations,
             maxPduBytes: settings.limits.maxPduBytes,
             idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
+            refusalsPerMinute: settings.quarantine.refusalsPerMinute,
             admit() {
-              const stats = fs.statfsSync(spoolDir);
-              const free = stats.bavail * stats.bsize;
+              const free = freeSpace.estimate();
               // A refusal is confirmed against a fresh sum: space freed in the last half second counts.
               const refusal = spoolRefusal(settings.limits, pending.read(), free) && spoolRefusal(settings.limits, pending.refresh(), free);
               return refusal ? { ok: false, reason: refusal } : { ok: true };
+            },
+            // Checked again as the data arrives: one large instance cannot pass the floor or the cap it started under.
+            checkSpace(written, bytes) {
+              const refusal = spoolRefusal(settings.limits, pending.read() + written + bytes, freeSpace.estimate() - bytes);
+              if (!refusal) freeSpace.consumed(bytes);
+              return refusal && `${refusal} while the instance was arriving`;
             },
           },
           {
             onHeld(instance, reason) {
               const id = store.recordHeld(instance, reason);
+              pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
             },
             async onStored(instance) {
-              const id = commits.unsynced(() => store.recordReceived(instance));
+              const { id, resendOf } = commits.unsynced(() => store.recordReceivedOrResend(instance));
+              if (resendOf) {
+                // The sender did not hear the first answer and sent the same bytes again: acknowledged, linked to the
+                // first job, and not processed, stored or uploaded a second time.
+                await fs.promises.rm(instance.spoolPath, { force: true });
+                logger.child('intake').info(`instance ${id} received again with the same bytes (a resend): acknowledged, not processed again`, { state: resendOf });
+                await commits.synced();
+                return;
+              }
               pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
               work.wake();
@@ -187,11 +238,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
+      await sweepHolds();
+      holdSweep = setInterval(() => void sweepHolds(), 3_600_000);
+      holdSweep.unref();
       // Told at start-up rather than at the first failed upload; intake works either way, so it does not block.
       if (settings.destination) void logDestinationCheck(settings.destination, logger.child('destination'));
     },
     async stop() {
-      await scp?.stop();
+      clearInterval(holdSweep);
+      // Bounded: C-STOREs in progress get 3 s, uploads 3 s and then are aborted (the whole stop stays under 10 s).
+      await scp?.stop(3000);
       await pipeline?.stop();
       await sync?.close();
       db?.close();
@@ -250,6 +306,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       events.emit('instance', { instanceId, state: 'discarded' } satisfies InstanceEvent);
       return true;
     },
+    async discardRefused() {
+      if (!jobs) throw new Error('Gateway not started');
+      // Store first, files second: a crash in between leaves files no held row names, removed at the next start.
+      const discarded = jobs.discardRefused();
+      for (const { file } of discarded) await fs.promises.rm(file, { force: true });
+      if (discarded.length) logger.child('review').info(`${discarded.length} data set(s) refused at intake discarded from review by the technologist`);
+      for (const { id } of discarded) events.emit('instance', { instanceId: id, state: 'discarded' } satisfies InstanceEvent);
+      return discarded.length;
+    },
+    expireHolds: (now) => sweepHolds(now),
+    storageProblem: () => pipeline?.storageProblem(),
     settings: () => settings,
     async applySettings(next) {
       const previous = settings;

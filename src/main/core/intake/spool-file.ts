@@ -1,14 +1,39 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { isOutOfSpace } from '../durable';
+import { IntakeRefusal, STORE_STATUS } from './admission';
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
-export type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
+export type SpoolStream = Writable & {
+  file: string;
+  bytes: number;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  failure?: Error;
+  settled?: boolean;
+  /** SHA-256 of every byte written (file meta included), once the file is complete: how a resend is recognised. */
+  sha256?: string;
+};
+
+/**
+ * Asked before each write of `bytes` more, with `written` already in the file: a reason refuses the instance
+ * (0xA700) while it is still arriving, so one large instance cannot pass the free-space floor or the spool cap.
+ */
+export type SpaceCheck = (written: number, bytes: number) => string | undefined;
+
+/** What the sender is told when the disk runs out under a write: out of resources, try again later (never 0x0110). */
+export function outOfSpace(error: unknown): IntakeRefusal | undefined {
+  return isOutOfSpace(error) ? new IntakeRefusal('Disk full: the gateway cannot store the instance now, try again later', STORE_STATUS.outOfResources, false) : undefined;
+}
 
 /** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
 export function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
   fs.writev(fd, buffers, null, (error, n) => {
     if (error) return done(error, written);
+    // A write that takes nothing and does not fail would loop for ever: the disk refuses, as with ENOSPC.
+    if (n === 0 && buffers.some((b) => b.length > 0)) return done(Object.assign(new Error('No space left on device (a write made no progress)'), { code: 'ENOSPC' }), written);
     let rest = n;
     const left: Buffer[] = [];
     for (const b of buffers) {
@@ -57,19 +82,25 @@ const SPOOL_WRITE_BYTES = 512 * 1024;
  * 16 KB): they are gathered into writes of half a megabyte, instead of one round trip to the file system each
  * (which cost more than the rest of a small instance's intake).
  */
-export function durableFileStream(file: string, head: Buffer): SpoolStream {
+export function durableFileStream(file: string, head: Buffer, checkSpace?: SpaceCheck): SpoolStream {
   let fd = -1;
   let closed = false;
   let gathered: Buffer[] = [head];
   let gatheredBytes = head.length;
+  const hash = crypto.createHash('sha256');
   const flush = (done: (error?: Error | null) => void): void => {
     const buffers = gathered;
+    const bytes = gatheredBytes;
     gathered = [];
     gatheredBytes = 0;
     if (buffers.length === 0) return done();
+    const refusal = checkSpace?.(stream.bytes, bytes);
+    if (refusal) return done(new IntakeRefusal(refusal, STORE_STATUS.outOfResources, false));
     writeAll(fd, buffers, (error, written) => {
       stream.bytes += written;
-      done(error);
+      if (error) return done(outOfSpace(error) ?? error);
+      for (const b of buffers) hash.update(b);
+      done();
     });
   };
   const gather = (chunks: Buffer[], done: (error?: Error | null) => void): void => {
@@ -97,15 +128,24 @@ export function durableFileStream(file: string, head: Buffer): SpoolStream {
         if (error) return done(error);
         fs.fsync(fd, (syncError) => {
           closed = true;
-          fs.close(fd, (closeError) => done(syncError ?? closeError));
+          stream.sha256 = hash.digest('hex');
+          fs.close(fd, (closeError) => {
+            const failure = syncError ?? closeError;
+            done(failure ? (outOfSpace(failure) ?? failure) : null);
+          });
         });
       });
     },
     destroy(error, done) {
+      // A failed write leaves nothing behind: the partial file goes at once, before the sender is answered.
+      const removePartial = (): void => {
+        if (!error) return done(null);
+        fs.rm(file, { force: true }, () => done(error));
+      };
       // Runs after final() too (autoDestroy): closing the number twice could close a file someone else opened since.
-      if (closed || fd < 0) return done(error);
+      if (closed || fd < 0) return removePartial();
       closed = true;
-      fs.close(fd, () => done(error));
+      fs.close(fd, removePartial);
     },
   }) as SpoolStream;
   stream.file = file;

@@ -8,8 +8,8 @@ import type { Logger } from '../log';
 import { describeTransferSyntax, encodeFileMeta, parseInstanceFile } from '../dicom';
 import { readIdentity } from '../deid';
 import { syncDirectory } from '../durable';
-import { durableFileStream, pauseWhileBehind, type SpoolStream } from './spool-file';
-import { IntakeRefusal, STORE_STATUS, checkAdmission, type Admission } from './admission';
+import { durableFileStream, pauseWhileBehind, type SpaceCheck, type SpoolStream } from './spool-file';
+import { IntakeRefusal, RefusalBudget, STORE_STATUS, asIntakeFailure, checkAdmission, type Admission } from './admission';
 
 export { STORE_STATUS } from './admission';
 
@@ -37,7 +37,11 @@ export interface IntakeConfig {
   /** Where instances refused for their content are kept for the review list; without it they are deleted. */
   quarantineDir?: string;
   /** Asked before each C-STORE's data is kept: a refusal answers 0xA700 (out of resources) with the reason. */
-  admit?: () => Admission;
+  admit?: (callingAeTitle: string) => Admission;
+  /** Asked before each write to a spool file while an instance arrives: a reason refuses it (0xA700) at once. */
+  checkSpace?: SpaceCheck;
+  /** Refused data sets kept for review per calling AE title and minute; past it they are not kept (default 20). */
+  refusalsPerMinute?: number;
   maxAssociations?: number;
   /** Announced in the association accept and enforced: a bigger PDU aborts the association. */
   maxPduBytes?: number;
@@ -93,6 +97,8 @@ export interface SpooledInstance {
   sopClassUid: string;
   callingAeTitle: string;
   sizeBytes: number;
+  /** SHA-256 of the spooled file: a resend of the same bytes is recognised by it. */
+  sha256?: string;
 }
 
 export interface IntakeHandlers {
@@ -126,7 +132,13 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
   };
 
-  const admitted = (): Admission => checkAdmission(config.admit);
+  const refusals = new RefusalBudget(config.refusalsPerMinute ?? 20);
+  const admitted = (callingAeTitle: string): Admission => {
+    const wait = refusals.waitSeconds(callingAeTitle);
+    // A sender whose data sets keep being refused is not let fill the disk with more: it may try again shortly.
+    if (wait > 0) return { ok: false, reason: `too many refused data sets from ${callingAeTitle}: try again in ${wait} s` };
+    return checkAdmission(config.admit, callingAeTitle);
+  };
 
   class StorageScp extends Scp {
     private association?: Association;
@@ -230,7 +242,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       const sopClassUid = request.getAffectedSopClassUid();
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       let stream: SpoolStream;
-      const admission = admitted();
+      const admission = admitted(this.association?.getCallingAeTitle().trim() ?? '');
       if (!admission.ok) {
         // Refuse to keep what we may not be able to keep: read and drop the data, answer 0xA700 at the end.
         stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
@@ -241,7 +253,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
         return stream;
       }
       try {
-        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''));
+        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''), config.checkSpace);
         pauseWhileBehind(stream, this.socket);
       } catch (error) {
         // Could not even start the spool file: swallow the data, answer failure when it ends.
@@ -283,6 +295,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             sopClassUid: stream.sopClassUid,
             callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
             sizeBytes: stream.bytes,
+            sha256: stream.sha256,
           };
           const refusal = checkContent(spoolPath);
           if (refusal) {
@@ -291,7 +304,11 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
           }
           await handlers.onStored(spooled);
           finish({ spooled });
-        })().catch((e: Error) => finish({ error: e }));
+        })().catch((e: Error) => {
+          // Nothing of an instance that was not acknowledged stays behind (a full disk must not fill up further).
+          for (const f of [stream.file, stream.file.replace(/\.part$/, '')]) fs.promises.rm(f, { force: true }).catch(() => undefined);
+          finish({ error: asIntakeFailure(e) });
+        });
       };
       if (writable.writableFinished) onDone();
       else if (writable.errored) onDone(writable.errored);
@@ -344,9 +361,21 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       await fs.promises.rm(spooled.spoolPath, { force: true });
       return;
     }
+    // A flood of bad data sets from one sender: past its budget they are refused without being kept.
+    if (!refusals.take(spooled.callingAeTitle)) {
+      await fs.promises.rm(spooled.spoolPath, { force: true });
+      log.warn('refused data set not kept for review: too many from this calling AE title', { calling: spooled.callingAeTitle });
+      return;
+    }
     const target = path.join(config.quarantineDir, path.basename(spooled.spoolPath));
     await fs.promises.rename(spooled.spoolPath, target);
-    handlers.onHeld({ ...spooled, spoolPath: target }, `Refused at intake: ${refusal.message}`);
+    try {
+      handlers.onHeld({ ...spooled, spoolPath: target }, `Refused at intake: ${refusal.message}`);
+    } catch (error) {
+      // Not recorded (the database is full): the file would be an orphan nobody can see, so it goes now.
+      await fs.promises.rm(target, { force: true });
+      throw error;
+    }
   }
 
   const server = new Server(StorageScp as unknown as typeof Scp);
