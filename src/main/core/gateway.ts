@@ -324,7 +324,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const needsRestart: string[] = [];
       const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
       settings = next;
-      const intakeChanged = !same(previous.intake, next.intake) || !same(previous.limits, next.limits);
+      const intakeChanged = !same(previous.intake, next.intake) || !same(previous.limits, next.limits) || previous.quarantine.refusalsPerMinute !== next.quarantine.refusalsPerMinute;
       if (scp && listen && intakeChanged) {
         await scp.stop();
         try {
