@@ -191,11 +191,15 @@ export function createGateway(options: GatewayOptions): Gateway {
               const refusal = spoolRefusal(settings.limits, pending.read(), free) && spoolRefusal(settings.limits, pending.refresh(), free);
               return refusal ? { ok: false, reason: refusal } : { ok: true };
             },
-            // Checked again as the data arrives: one large instance cannot pass the floor or the cap it started under.
-            checkSpace(written, bytes) {
-              const refusal = spoolRefusal(settings.limits, pending.read() + written + bytes, freeSpace.estimate() - bytes);
-              if (!refusal) freeSpace.consumed(bytes);
-              return refusal && `${refusal} while the instance was arriving`;
+            // The free-space floor is checked again as the data arrives: one large instance cannot pass it because it
+            // started above it. (The spool cap is a backlog limit, checked when an instance starts, as before.)
+            checkSpace(_written, bytes) {
+              const free = freeSpace.estimate();
+              if (free - bytes < settings.limits.minFreeBytes) {
+                return `disk nearly full (${Math.round(free / 1e6)} MB free, floor ${Math.round(settings.limits.minFreeBytes / 1e6)} MB) while the instance was arriving`;
+              }
+              freeSpace.consumed(bytes);
+              return undefined;
             },
           },
           {

@@ -50,7 +50,7 @@ export function ReviewScreen() {
   return (
     <section aria-labelledby="review-title">
       <h1 id="review-title" tabIndex={-1}>Review list</h1>
-      <p className="hint">Instances held back: text may be burned into the image, or the file could not be read. Look at the image, then release it (it is de-identified and uploaded) or discard it. Held originals are deleted after a while (Settings: quarantine); the Deleted column warns before.</p>
+      <p className="hint">Instances held back: text may be burned into the image, or the file could not be read. Look at the image, then release it (it is de-identified and uploaded) or discard it. Retention deletes them after a while (by default refused data sets after 7 days, held originals after 30); the Deleted column says when, and warns before.</p>
       {error && <p className="error" role="alert">{error}</p>}
       <p role="status" data-testid="review-outcome">{outcome}</p>
       {data && data.rows.length === 0 && <p className="empty" data-testid="review-empty">Nothing waits for review.</p>}

@@ -19,7 +19,7 @@ export type SpoolStream = Writable & {
 
 /**
  * Asked before each write of `bytes` more, with `written` already in the file: a reason refuses the instance
- * (0xA700) while it is still arriving, so one large instance cannot pass the free-space floor or the spool cap.
+ * (0xA700) while it is still arriving, so one large instance cannot pass the free-space floor it started above.
  */
 export type SpaceCheck = (written: number, bytes: number) => string | undefined;
 
@@ -118,7 +118,9 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
     construct(done) {
       fs.open(file, 'w', 0o600, (error, opened) => {
         if (!error) fd = opened;
-        done(error);
+        // The spool folder gone (removed under the gateway) is a local resource missing: the sender may try again later.
+        if (error?.code === 'ENOENT') return done(new IntakeRefusal(`the spool folder cannot be written: ${error.code}`, STORE_STATUS.outOfResources, false));
+        done(error ? (outOfSpace(error) ?? error) : null);
       });
     },
     write: (chunk: Buffer, _enc, done) => gather([chunk], done),

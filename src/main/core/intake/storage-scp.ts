@@ -38,7 +38,7 @@ export interface IntakeConfig {
   quarantineDir?: string;
   /** Asked before each C-STORE's data is kept: a refusal answers 0xA700 (out of resources) with the reason. */
   admit?: (callingAeTitle: string) => Admission;
-  /** Asked before each write to a spool file while an instance arrives: a reason refuses it (0xA700) at once. */
+  /** Asked before each write to a spool file while an instance arrives (the free-space floor): a reason refuses it (0xA700) at once. */
   checkSpace?: SpaceCheck;
   /** Refused data sets kept for review per calling AE title and minute; past it they are not kept (default 20). */
   refusalsPerMinute?: number;
