@@ -8,10 +8,11 @@ import { writePieces } from '../../src/main/core/dicom';
 import { BufferSource } from '../../src/main/core/dicom/source';
 import { isOutOfSpace, isStorageFailure, writeFully } from '../../src/main/core/durable';
 import { durableFileStream, type SpoolStream } from '../../src/main/core/intake/spool-file';
-import { IntakeRefusal, RefusalBudget, asIntakeFailure } from '../../src/main/core/intake/admission';
+import { FreeSpace, IntakeRefusal, RefusalBudget, asIntakeFailure } from '../../src/main/core/intake/admission';
 import { JobStore } from '../../src/main/core/jobs';
 import { migrate, openDatabase } from '../../src/main/core/store';
 import { migrations } from '../../src/main/core/store/migrations';
+import { waitFor } from '../support/processes';
 import { mountSmallDisk, tmpfsUnavailable, type SmallDisk } from '../support/tmpfs';
 
 const MB = 1024 * 1024;
@@ -111,6 +112,21 @@ onSmallDisk(`writes on a disk that fills up: never more reported than written, n
     expect(error).toBeUndefined();
     expect(stream.sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
     expect(stream.bytes).toBe(4 + 700_000);
+  });
+
+  it('free space is read again after every 4 MB written, so another program filling the disk is seen before the next second', async () => {
+    disk = mountSmallDisk(16 * MB);
+    // A minute between timed reads: only the bytes written can make it read again here.
+    const free = new FreeSpace(disk.dir, 60_000);
+    const first = await free.refresh();
+    expect(first).toBeGreaterThan(15 * MB);
+    disk.fill(1 * MB);
+    free.consumed(1 * MB);
+    expect(free.estimate()).toBe(first - 1 * MB);
+    // Past 4 MB written it reads again by itself (estimate() alone would not, for a minute).
+    free.consumed(3.5 * MB);
+    const reread = await waitFor('the estimate read again', () => (free.estimate() <= 1 * MB ? free.estimate() : undefined), 5000, 10);
+    expect(reread).toBeGreaterThanOrEqual(0);
   });
 
   it('a database on a full disk fails with SQLITE_FULL, which counts as storage trouble and answers 0xA700 at intake', () => {

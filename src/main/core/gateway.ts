@@ -209,7 +209,15 @@ export function createGateway(options: GatewayOptions): Gateway {
               events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
             },
             async onStored(instance) {
-              const { id, resendOf } = commits.unsynced(() => store.recordReceivedOrResend(instance));
+              let recorded: { id: number; resendOf?: string };
+              try {
+                recorded = commits.unsynced(() => store.recordReceivedOrResend(instance));
+              } catch (error) {
+                // Not recorded (a full database answers 0xA700): the file would only fill the disk further.
+                await fs.promises.rm(instance.spoolPath, { force: true });
+                throw error;
+              }
+              const { id, resendOf } = recorded;
               if (resendOf) {
                 // The sender did not hear the first answer and sent the same bytes again: acknowledged, linked to the
                 // first job, and not processed, stored or uploaded a second time.

@@ -66,7 +66,8 @@ export function asIntakeFailure(error: Error): Error {
 /**
  * Free space on the data folder's disk as admission and the spool writer read it many times a second: read with
  * an asynchronous statfs at most every `maxAgeMs` (never a synchronous call on the port's thread), less what the
- * gateway itself wrote since, so a burst cannot pass the floor between two reads.
+ * gateway itself wrote since, so a burst cannot pass the floor between two reads. Every `rereadBytes` written it is
+ * read again: another program filling the disk meanwhile is seen within that many bytes, not only after `maxAgeMs`.
  */
 export class FreeSpace {
   private bytes = Number.POSITIVE_INFINITY;
@@ -74,7 +75,7 @@ export class FreeSpace {
   private writtenSince = 0;
   private reading: Promise<number> | undefined;
 
-  constructor(private readonly dir: string, private readonly maxAgeMs = 1000) {}
+  constructor(private readonly dir: string, private readonly maxAgeMs = 1000, private readonly rereadBytes = 4 * 1024 * 1024) {}
 
   /** Reads it now (at start-up, and when a refusal should be confirmed); resolves with the free bytes. */
   refresh(): Promise<number> {
@@ -99,7 +100,9 @@ export class FreeSpace {
 
   /** Bytes the gateway has just written: taken off the estimate until the next read. */
   consumed(bytes: number): void {
+    const before = this.writtenSince;
     this.writtenSince += bytes;
+    if (Math.floor(this.writtenSince / this.rereadBytes) > Math.floor(before / this.rereadBytes)) void this.refresh();
   }
 }
 

@@ -285,6 +285,8 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       if (stream.failure) return finish({ error: stream.failure });
       const onDone = (error?: Error | null): void => {
         if (error) return finish({ error });
+        // Once the instance is handed to onStored, its file is the job's (or onStored's to remove), not this cleanup's.
+        let handedOver = false;
         void (async () => {
           const spoolPath = stream.file.replace(/\.part$/, '');
           await fs.promises.rename(stream.file, spoolPath);
@@ -302,11 +304,13 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             await setAside(spooled, refusal);
             return finish({ error: refusal });
           }
+          handedOver = true;
           await handlers.onStored(spooled);
           finish({ spooled });
         })().catch((e: Error) => {
           // Nothing of an instance that was not acknowledged stays behind (a full disk must not fill up further).
-          for (const f of [stream.file, stream.file.replace(/\.part$/, '')]) fs.promises.rm(f, { force: true }).catch(() => undefined);
+          const left = handedOver ? [stream.file] : [stream.file, stream.file.replace(/\.part$/, '')];
+          for (const f of left) fs.promises.rm(f, { force: true }).catch(() => undefined);
           finish({ error: asIntakeFailure(e) });
         });
       };
