@@ -39,6 +39,8 @@ export interface StatusSnapshot {
   };
   /** Instances received since local midnight, by how far they got. */
   today: { received: number; deidentified: number; uploaded: number; held: number; failed: number };
+  /** Set while the data folder's disk or database refuses writes: work is paused and tried again with a backoff. */
+  storage?: { problem: string; since: string; nextAttemptAt: string };
   /** The last hours, oldest first; `hour` is the ISO time the hour starts. */
   hours: Array<{ hour: string; received: number; uploaded: number; failed: number }>;
   /** All instances by state, since the first start. */
@@ -116,6 +118,11 @@ export interface HeldInstance {
   reason: string;
   callingAeTitle: string;
   sizeBytes: number;
+  /** Refused at intake (unreadable, no UIDs) rather than waiting for a person to look at it. */
+  refusedAtIntake: boolean;
+  /** When retention deletes it (settings.quarantine), and whether that is within the warning period. */
+  expiresAt?: string;
+  expiresSoon?: boolean;
 }
 
 export interface SettingsView {
@@ -226,9 +233,11 @@ export const api = {
   getStudy: method<StudyDetail>()(z.strictObject({ studyKey: key })),
   getInstanceHeader: method<InstanceHeader>()(z.strictObject({ instanceId: key })),
   getInstancePreview: method<InstancePreview>()(z.strictObject({ instanceId: key, maxSize: z.number().int().min(32).max(1024).default(384) })),
-  listHeld: method<{ total: number; rows: HeldInstance[] }>()(z.strictObject(page)),
+  listHeld: method<{ total: number; refused: number; rows: HeldInstance[] }>()(z.strictObject(page)),
   releaseHeld: method<{ released: boolean }>()(z.strictObject({ instanceId: key })),
   discardHeld: method<{ discarded: boolean }>()(z.strictObject({ instanceId: key })),
+  /** Discards every data set refused at intake on the review list at once (the Review screen confirms with the count). */
+  discardRefused: method<{ discarded: number }>()(empty),
   resendStudy: method<ResendResult>()(z.strictObject({ researchStudyUid })),
   resendFailed: method<ResendResult>()(empty),
   /** Asks the research server whether it still holds what was delivered (one study, or all); gone ones are queued again. */

@@ -151,6 +151,18 @@ export const DoctorSettings = z.strictObject({
   sessionMinutes: z.number().int().min(1).max(240).default(10),
 });
 
+// Quarantine (disk full, quarantine and duplicates): how long held data is kept, and how much one sender may have refused.
+export const QuarantineSettings = z.strictObject({
+  /** Data sets refused at intake (unreadable, no UIDs): deleted this many days after they came. */
+  refusedDays: z.number().min(0).max(365).default(7),
+  /** Originals held for a person to look at (burned-in text, residual identifying data): deleted after this many days. */
+  heldDays: z.number().min(0).max(365).default(30),
+  /** The Review list warns this many days before a held original is deleted. */
+  warnDays: z.number().min(0).max(365).default(3),
+  /** Refused data sets kept per calling AE title and minute; past it they are refused without being kept (0xA700). */
+  refusalsPerMinute: z.number().int().min(1).max(10_000).default(20),
+});
+
 export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
@@ -172,12 +184,14 @@ export const GatewaySettings = z.strictObject({
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),
   limits: LimitSettings.prefault({}),
   screening: ScreeningSettings.prefault({}),
+  quarantine: QuarantineSettings.prefault({}),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
 export type DestinationSettings = z.infer<typeof CheckedDestinationSettings>;
 export type LimitSettings = z.infer<typeof LimitSettings>;
 export type ScreeningSettings = z.infer<typeof ScreeningSettings>;
+export type QuarantineSettings = z.infer<typeof QuarantineSettings>;
 export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
 export type RetentionSettings = z.infer<typeof RetentionSettings>;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startOrthanc, type OrthancServer } from '../support/orthanc';
 import { startGateway, type GatewayProcess } from '../support/gateway-process';
+import { RawConnection, associate, cStoreRaw, release } from '../support/raw-scu';
 import { DEBIAN_PYTHON, echoscu, generateMammograms, storescu, type ManifestFile } from '../support/dicom-tools';
 import { extractWith7z, parseCsv } from '../support/seven-zip';
 import { ensureRendererBuilt } from '../support/renderer-build';
@@ -269,6 +270,26 @@ describe('the clinic\'s screens in a browser', () => {
     await page.locator('dialog[open]').getByRole('button', { name: 'Discard' }).click();
     await page.locator('[data-testid="review-empty"]').waitFor();
     expect(await orthancInstances()).toBe(before + 1);
+  });
+
+  it('Review list: "Discard all refused" names the count, asks first, and removes every refused data set', async () => {
+    const conn = await RawConnection.open(dicomPort);
+    expect((await associate(conn, 'DEID_GW')).type).toBe(0x02);
+    for (let i = 0; i < 3; i += 1) expect(await cStoreRaw(conn, `1.2.826.0.1.3680043.10.78.${i}`, Buffer.from('Not a DICOM data set. '.repeat(50)))).toBe(0xc000);
+    await release(conn);
+    conn.close();
+    await open('review');
+    const button = page.locator('[data-testid="discard-refused"]');
+    await expect.poll(() => button.textContent(), { timeout: 15_000 }).toBe('Discard all refused (3)…');
+    // Each row says when retention deletes it.
+    expect(await page.locator('[data-testid="held-expiry"]').first().textContent()).toMatch(/\d/);
+    await button.click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toMatch(/Discard all 3 refused data set\(s\)\?/);
+    await dialog.getByRole('button', { name: 'Discard 3' }).click();
+    await expect.poll(() => page.textContent('[data-testid="review-outcome"]')).toMatch(/^3 refused data set\(s\) discarded/);
+    await page.locator('[data-testid="review-empty"]').waitFor();
   });
 
   it('Crosswalk: the doctor sets a password, unlocks, looks up a research ID, exports with progress, and 7-Zip opens the export', async () => {

@@ -161,7 +161,7 @@ describe('bad input: each gets the right DICOM answer, a log line and a review e
     try {
       // The free-space check cannot be made: refused as out of resources, the association goes on.
       expect(await answerTo()).toEqual([expect.stringMatching(/Out ?Of ?Resources/i)]);
-      expect(gateway.output()).toMatch(/instance refused .*0xa700.*cannot check the spool: ENOENT/);
+      expect(gateway.output()).toMatch(/instance refused .*0xa700.*spool folder cannot be written: ENOENT/);
       // The check passes but the spool file cannot be created in it.
       fs.writeFileSync(spool, '');
       expect(await answerTo()).toEqual([expect.stringMatching(/Processing ?Failure|0x0?110/i)]);

@@ -8,12 +8,16 @@ import { openDatabase, DeferredSync, type GatewayDatabase } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
-import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
+import { Pipeline, removeOrphanFiles, removeIncompleteWrites, finishQuarantineMoves, type PipelineDeps, type StorageProblem } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
+import { FreeSpace, spoolRefusal, waitingBytesGauge } from './intake/admission';
+import { isStorageFailure } from './durable';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
 import { createScreeningPool, type ScreeningPool } from './screen';
+
+export { spoolRefusal, waitingBytesGauge } from './intake/admission';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -58,6 +62,12 @@ export interface Gateway {
   retryNow(researchStudyUid?: string): number;
   /** Discards a held instance from the review list: never uploaded, its file deleted; false if it is not held. */
   discardHeld(instanceId: number): Promise<boolean>;
+  /** Discards every data set refused at intake still on the review list; returns how many. */
+  discardRefused(): Promise<number>;
+  /** Deletes held instances past their retention (done hourly and at start); returns how many. */
+  expireHolds(now?: number): Promise<number>;
+  /** The disk or database refusing writes, while it lasts (work is paused and retried with a backoff). */
+  storageProblem(): StorageProblem | undefined;
   /** The settings in force. */
   settings(): GatewaySettings;
   /**
@@ -97,35 +107,6 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
   }
 }
 
-/**
- * The bytes waiting in the spool and outbox, as admission reads them before every C-STORE: the store's sum over
- * the backlog is taken at most every half second, with what was received since added on, so a fast sender cannot
- * pass the cap between two sums (space freed shows up at the next sum, or at once when the cap would refuse).
- */
-export function waitingBytesGauge(sum: () => number, maxAgeMs = 500): { read(now?: number): number; refresh(now?: number): number; add(bytes: number): void } {
-  let bytes = 0;
-  let summedAt = -Infinity;
-  const refresh = (now = Date.now()): number => {
-    bytes = sum();
-    summedAt = now;
-    return bytes;
-  };
-  return {
-    read: (now = Date.now()) => (now - summedAt >= maxAgeMs ? refresh(now) : bytes),
-    refresh,
-    add(received) {
-      bytes += received;
-    },
-  };
-}
-
-/** Why intake refuses more data now, or undefined: the spool cap and the free-space floor (settings.limits). */
-export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: number, freeBytes: number): string | undefined {
-  if (pendingBytes >= limits.spoolCapBytes) return `spool full (${Math.round(pendingBytes / 1e6)} MB waiting, cap ${Math.round(limits.spoolCapBytes / 1e6)} MB)`;
-  if (freeBytes < limits.minFreeBytes) return `disk nearly full (${Math.round(freeBytes / 1e6)} MB free, floor ${Math.round(limits.minFreeBytes / 1e6)} MB)`;
-  return undefined;
-}
-
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { dataDir, logger } = options;
@@ -146,23 +127,52 @@ export function createGateway(options: GatewayOptions): Gateway {
   let listen: (() => Promise<StorageScpServer>) | undefined;
   let paused = false;
   let sync: DeferredSync | undefined;
+  let holdSweep: NodeJS.Timeout | undefined;
+  const freeSpace = new FreeSpace(dataDir);
+
+  /** Held instances past their retention are deleted, and the audit log says how many and why. */
+  async function sweepHolds(now?: number): Promise<number> {
+    if (!pipeline) return 0;
+    try {
+      const expired = await pipeline.expireHolds(now);
+      if (expired.length) access?.audit.append({ actor: 'system', action: 'review.expire', outcome: 'success', detail: `${expired.length} held instance(s) deleted after their retention: ${expired.join(', ')}` });
+      return expired.length;
+    } catch (error) {
+      logger.child('retention').error('held instances could not be swept', { error: (error as Error).message });
+      return 0;
+    }
+  }
 
   return {
     async start() {
       for (const dir of [dataDir, spoolDir, outboxDir, quarantineDir]) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Before the database writes anything: a crash during a large receive may have left the disk full of it.
+      await removeIncompleteWrites([spoolDir, outboxDir], logger);
       db = openDatabase(path.join(dataDir, 'gateway.db'), options.databaseKey);
       jobs = new JobStore(db);
+      // Crash recovery, reads only, so it works on a full disk: finish moves to quarantine, drop files no job names
+      // (discarded review entries included), then put interrupted uploads back in the outbox.
+      await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
+      await removeOrphanFiles([spoolDir, outboxDir, quarantineDir], jobs.filesInUse(), logger);
+      await freeSpace.refresh();
       const crosswalk = new Crosswalk(db, settings.site.code);
       const commits = (sync = new DeferredSync(db));
       access = createDoctorAccess(db, () => settings, logger);
-      // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
-      await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
-      const interrupted = jobs.recoverInterruptedUploads();
-      if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
-      await removeOrphanFiles([spoolDir, outboxDir], jobs.filesInUse(), logger);
       // Its threads start with the first image to screen, so a gateway that only receives starts no OCR.
       screening = createScreeningPool();
-      pipeline = new Pipeline({ jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, screening, alterOutputForTest: options.testHooks?.alterOutput });
+      pipeline = new Pipeline({
+        jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, screening,
+        alterOutputForTest: options.testHooks?.alterOutput, freeBytes: () => freeSpace.refresh(),
+      });
+      try {
+        const interrupted = jobs.recoverInterruptedUploads();
+        if (interrupted) logger.child('recovery').info(`${interrupted} upload(s) cut short by a stop will be sent again`);
+      } catch (error) {
+        // A disk still full: the gateway starts anyway (Status says why nothing moves), and does this once it can.
+        if (!isStorageFailure(error)) throw error;
+        pipeline.recoverLater(jobs.uploadingIds());
+        logger.child('recovery').warn(`interrupted uploads cannot be put back yet: ${(error as Error).message}`);
+      }
       queries = new StudyQueries(db);
       const store = jobs;
       const work = pipeline;
@@ -180,21 +190,48 @@ export function createGateway(options: GatewayOptions): Gateway {
             idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
             contentLimits: settings.limits,
             acceptDeflated: settings.limits.acceptDeflatedTransferSyntax,
+            refusalsPerMinute: settings.quarantine.refusalsPerMinute,
             admit() {
-              const stats = fs.statfsSync(spoolDir);
-              const free = stats.bavail * stats.bsize;
+              const free = freeSpace.estimate();
               // A refusal is confirmed against a fresh sum: space freed in the last half second counts.
               const refusal = spoolRefusal(settings.limits, pending.read(), free) && spoolRefusal(settings.limits, pending.refresh(), free);
               return refusal ? { ok: false, reason: refusal } : { ok: true };
+            },
+            // The free-space floor is checked again as the data arrives: one large instance cannot pass it because it
+            // started above it. (The spool cap is a backlog limit, checked when an instance starts, as before.)
+            checkSpace(_written, bytes) {
+              const free = freeSpace.estimate();
+              if (free - bytes < settings.limits.minFreeBytes) {
+                return `disk nearly full (${Math.round(free / 1e6)} MB free, floor ${Math.round(settings.limits.minFreeBytes / 1e6)} MB) while the instance was arriving`;
+              }
+              freeSpace.consumed(bytes);
+              return undefined;
             },
           },
           {
             onHeld(instance, reason) {
               const id = store.recordHeld(instance, reason);
+              pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'held', error: reason } satisfies InstanceEvent);
             },
             async onStored(instance) {
-              const id = commits.unsynced(() => store.recordReceived(instance));
+              let recorded: { id: number; resendOf?: string };
+              try {
+                recorded = commits.unsynced(() => store.recordReceivedOrResend(instance));
+              } catch (error) {
+                // Not recorded (a full database answers 0xA700): the file would only fill the disk further.
+                await fs.promises.rm(instance.spoolPath, { force: true });
+                throw error;
+              }
+              const { id, resendOf } = recorded;
+              if (resendOf) {
+                // The sender did not hear the first answer and sent the same bytes again: acknowledged, linked to the
+                // first job, and not processed, stored or uploaded a second time.
+                await fs.promises.rm(instance.spoolPath, { force: true });
+                logger.child('intake').info(`instance ${id} received again with the same bytes (a resend): acknowledged, not processed again`, { state: resendOf });
+                await commits.synced();
+                return;
+              }
               pending.add(instance.sizeBytes);
               events.emit('instance', { instanceId: id, state: 'received' } satisfies InstanceEvent);
               work.wake();
@@ -219,11 +256,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
+      await sweepHolds();
+      holdSweep = setInterval(() => void sweepHolds(), 3_600_000);
+      holdSweep.unref();
       // Told at start-up rather than at the first failed upload; intake works either way, so it does not block.
       if (settings.destination) void logDestinationCheck(settings.destination, logger.child('destination'));
     },
     async stop() {
-      await scp?.stop();
+      clearInterval(holdSweep);
+      // Bounded: C-STOREs in progress get 3 s, uploads 3 s and then are aborted (the whole stop stays under 10 s).
+      await scp?.stop(3000);
       await pipeline?.stop();
       await screening?.close();
       await sync?.close();
@@ -283,6 +325,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       events.emit('instance', { instanceId, state: 'discarded' } satisfies InstanceEvent);
       return true;
     },
+    async discardRefused() {
+      if (!jobs) throw new Error('Gateway not started');
+      // Store first, files second: a crash in between leaves files no held row names, removed at the next start.
+      const discarded = jobs.discardRefused();
+      for (const { file } of discarded) await fs.promises.rm(file, { force: true });
+      if (discarded.length) logger.child('review').info(`${discarded.length} data set(s) refused at intake discarded from review by the technologist`);
+      for (const { id } of discarded) events.emit('instance', { instanceId: id, state: 'discarded' } satisfies InstanceEvent);
+      return discarded.length;
+    },
+    expireHolds: (now) => sweepHolds(now),
+    storageProblem: () => pipeline?.storageProblem(),
     settings: () => settings,
     async applySettings(next) {
       const previous = settings;
@@ -290,7 +343,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const needsRestart: string[] = [];
       const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
       settings = next;
-      const intakeChanged = !same(previous.intake, next.intake) || !same(previous.limits, next.limits);
+      const intakeChanged = !same(previous.intake, next.intake) || !same(previous.limits, next.limits) || previous.quarantine.refusalsPerMinute !== next.quarantine.refusalsPerMinute;
       if (scp && listen && intakeChanged) {
         await scp.stop();
         try {

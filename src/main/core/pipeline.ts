@@ -10,12 +10,20 @@ import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
 import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
-import { uploadInstance, confirmDelivery, DestinationUnavailable, type ExpectedInstance } from './upload';
+import { uploadInstance, confirmDelivery, requestAbort, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
 import { identifyingValuesOf, type ScreeningPool } from './screen';
+import { isStorageFailure } from './durable';
 
 const DEID_CONCURRENCY = 2;
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** A disk or database that cannot take writes is tried again after 1 s, 2 s … at most this long apart. */
+const STORAGE_MAX_BACKOFF_MS = 30_000;
+/** While storage fails, free space is looked at this often: space coming back resumes the work at once. */
+const FREE_SPACE_POLL_MS = 1000;
+/** How long a stop lets uploads in flight finish before it aborts them, and then waits for them to end. */
+const STOP_GRACE_MS = 3000;
+const STOP_AFTER_ABORT_MS = 2000;
 
 /** Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 5 minutes, each scaled by 0.5–1.0. */
 export function retryDelayMs(attempts: number): number {
@@ -41,6 +49,16 @@ export interface PipelineDeps {
    * the residual check can be seen to catch it. No setting reaches it.
    */
   alterOutputForTest?: (output: DicomDataset, original: DicomDataset) => void;
+  /** Free bytes on the data folder's disk (asynchronous): watched while storage fails, to resume when space returns. */
+  freeBytes?: () => Promise<number>;
+}
+
+/** The disk or database refusing writes, as Status shows it: since when, why, and when the work is tried again. */
+export interface StorageProblem {
+  since: string;
+  error: string;
+  nextAttemptAt: string;
+  attempts: number;
 }
 
 /** Why a delivery cannot be repeated from here: no file left to send. */
@@ -58,6 +76,17 @@ export class Pipeline {
   private retentionTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: Logger;
+  /** Ends uploads in flight when a stop has waited long enough. */
+  private readonly abort = new AbortController();
+  /** Set while the disk or database refuses writes: no new work starts before `retryAt`. */
+  private storage: { since: number; error: string; attempts: number; retryAt: number; freeAtFailure?: number } | undefined;
+  private storageTimer: NodeJS.Timeout | undefined;
+  private freeSpaceWatch: NodeJS.Timeout | undefined;
+  /** Jobs whose work failed unexpectedly (not storage): each waits its own backoff, the others go on. */
+  private readonly deferred = new Map<number, { until: number; attempts: number }>();
+  private deferredTimer: NodeJS.Timeout | undefined;
+  /** Uploads that ended without their outcome recorded: put back in the outbox before more work starts. */
+  private readonly stranded = new Set<number>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.log = deps.logger.child('pipeline');
@@ -66,41 +95,178 @@ export class Pipeline {
   /** Looks for work now: call after anything that may have created some. */
   wake(): void {
     if (this.stopped) return;
+    // The disk or database refused a write: nothing starts before the backoff ends (never a tight retry loop).
+    if (this.storage && Date.now() < this.storage.retryAt) return;
+    try {
+      this.wakeNow();
+    } catch (error) {
+      // Reading the store failed too (the database cannot be read): the same backoff, not a crash of the caller.
+      if (!isStorageFailure(error)) throw error;
+      this.storageFailed(error as Error);
+    }
+  }
+
+  private wakeNow(): void {
     const { jobs } = this.deps;
+    if (!this.recoverStranded()) return;
+    const deidSkip = this.withDeferred(this.deidBusy);
     while (this.deidBusy.size < DEID_CONCURRENCY) {
-      const job = jobs.nextDue('received', this.deidBusy);
+      const job = jobs.nextDue('received', deidSkip);
       if (!job) break;
+      deidSkip.add(job.id);
       this.track(this.deidBusy, job.id, () => this.deidentify(job));
     }
     const destination = this.deps.settings().destination;
     if (destination) {
+      const uploadSkip = this.withDeferred(this.uploadBusy);
       while (this.uploadBusy.size < destination.concurrency) {
-        const job = jobs.nextDue('deidentified', this.uploadBusy);
+        const job = jobs.nextDue('deidentified', uploadSkip);
         if (!job) break;
+        uploadSkip.add(job.id);
         this.track(this.uploadBusy, job.id, () => this.upload(job));
       }
       this.scheduleRetry();
     }
+    // The backoff ended and nothing waits to be done: the stranded uploads were written back, so the store takes writes.
+    if (this.storage && this.running.size === 0) this.storageRecovered();
   }
 
-  /** Lets work in progress finish, and starts no more. */
-  async stop(): Promise<void> {
+  /** The disk or database trouble in force, if any (for Status). */
+  storageProblem(): StorageProblem | undefined {
+    const s = this.storage;
+    if (!s) return undefined;
+    return { since: new Date(s.since).toISOString(), error: s.error, nextAttemptAt: new Date(s.retryAt).toISOString(), attempts: s.attempts };
+  }
+
+  /**
+   * Lets work in progress finish for a short grace, then aborts the uploads still in flight (a research server
+   * that never answers must not hold the stop): they stay 'uploading', and the next start looks them up at the
+   * server before sending again. Starts no more work. Resolves with how many uploads it aborted.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<number> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.retentionTimer);
-    await Promise.allSettled([...this.running]);
+    for (const timer of [this.retryTimer, this.retentionTimer, this.storageTimer, this.deferredTimer]) clearTimeout(timer);
+    clearInterval(this.freeSpaceWatch);
+    const settled = Promise.allSettled([...this.running]).then(() => true);
+    if (await Promise.race([settled, pause(graceMs)])) return 0;
+    const aborted = this.uploadBusy.size;
+    this.abort.abort();
+    this.log.warn(`stop: ${aborted} upload(s) still in flight after ${graceMs / 1000} s aborted; the research server is asked about them at the next start`);
+    if (!(await Promise.race([settled, pause(STOP_AFTER_ABORT_MS)]))) this.log.warn('stop: work still running was left to end with the process');
+    return aborted;
   }
 
   private track(busy: Set<number>, id: number, work: () => Promise<void>): void {
     busy.add(id);
     const p = work()
-      .catch((error: Error) => this.log.error('unexpected pipeline error', { instanceId: id, error: error.message }))
+      .then(() => {
+        this.deferred.delete(id);
+        // Work that got its outcome recorded: the store takes writes again.
+        if (this.storage) this.storageRecovered();
+      })
+      .catch((error: Error) => this.workFailed(busy === this.uploadBusy, id, error))
       .finally(() => {
         busy.delete(id);
         this.running.delete(p);
         this.wake();
       });
     this.running.add(p);
+  }
+
+  /** Work that threw instead of recording an outcome: storage trouble pauses everything, anything else this job. */
+  private workFailed(wasUpload: boolean, id: number, error: Error): void {
+    // An upload may have been marked 'uploading' before it failed: it goes back to the outbox first.
+    if (wasUpload) this.stranded.add(id);
+    if (this.stopped) return;
+    if (isStorageFailure(error)) return this.storageFailed(error);
+    const attempts = (this.deferred.get(id)?.attempts ?? 0) + 1;
+    const delay = retryDelayMs(attempts - 1);
+    this.deferred.set(id, { until: Date.now() + delay, attempts });
+    this.log.error('unexpected pipeline error', { instanceId: id, error: error.message, retryInSeconds: Math.round(delay / 1000) });
+    clearTimeout(this.deferredTimer);
+    const next = Math.min(...[...this.deferred.values()].map((d) => d.until));
+    this.deferredTimer = setTimeout(() => this.wake(), Math.max(50, next - Date.now()));
+    this.deferredTimer.unref();
+  }
+
+  /** `busy` plus the jobs waiting out their own backoff after an unexpected error. */
+  private withDeferred(busy: ReadonlySet<number>): Set<number> {
+    const skip = new Set(busy);
+    const now = Date.now();
+    for (const [id, d] of this.deferred) if (d.until > now) skip.add(id);
+    return skip;
+  }
+
+  /** Puts uploads that ended unrecorded back in the outbox; false when the store cannot take it yet. */
+  private recoverStranded(): boolean {
+    for (const id of this.stranded) {
+      if (this.uploadBusy.has(id)) continue;
+      try {
+        this.deps.jobs.recoverUpload(id);
+        this.stranded.delete(id);
+      } catch (error) {
+        if (!isStorageFailure(error)) throw error;
+        this.storageFailed(error as Error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Uploads recorded as in flight that start-up could not put back (the disk was full): done once it can. */
+  recoverLater(ids: number[]): void {
+    for (const id of ids) this.stranded.add(id);
+  }
+
+  /**
+   * The disk or database refused a write: all work pauses for 1 s, 2 s, 4 s … (at most 30 s), one log line per
+   * step, and free space is watched so the work resumes as soon as space returns. The instance stays where it was.
+   */
+  private storageFailed(error: Error): void {
+    const now = Date.now();
+    // Several jobs in flight failing together are one failure, not several steps of the backoff.
+    if (this.storage && now < this.storage.retryAt) return;
+    const attempts = (this.storage?.attempts ?? 0) + 1;
+    const delay = Math.min(STORAGE_MAX_BACKOFF_MS, 1000 * 2 ** (attempts - 1));
+    const message = error.message;
+    this.storage = { since: this.storage?.since ?? now, error: message, attempts, retryAt: now + delay, freeAtFailure: this.storage?.freeAtFailure };
+    this.log.error(`storage refuses writes (${message}): work paused, tried again in ${delay / 1000} s`, { attempts });
+    clearTimeout(this.storageTimer);
+    this.storageTimer = setTimeout(() => this.wake(), delay);
+    this.storageTimer.unref();
+    this.watchFreeSpace();
+  }
+
+  private watchFreeSpace(): void {
+    const freeBytes = this.deps.freeBytes;
+    if (!freeBytes || this.freeSpaceWatch || this.stopped) return;
+    void freeBytes().then((free) => {
+      if (this.storage && this.storage.freeAtFailure === undefined) this.storage.freeAtFailure = free;
+    }, () => undefined);
+    this.freeSpaceWatch = setInterval(() => {
+      void freeBytes().then((free) => {
+        const s = this.storage;
+        if (!s || s.freeAtFailure === undefined) return;
+        // A megabyte more than when it failed: someone made room, try now rather than at the end of the backoff.
+        if (free >= s.freeAtFailure + (1 << 20) && Date.now() < s.retryAt) {
+          s.retryAt = Date.now();
+          s.freeAtFailure = free;
+          this.log.info(`free space is back (${Math.round(free / 1e6)} MB): trying again now`);
+          this.wake();
+        }
+      }, () => undefined);
+    }, FREE_SPACE_POLL_MS);
+    this.freeSpaceWatch.unref();
+  }
+
+  private storageRecovered(): void {
+    const s = this.storage;
+    if (!s) return;
+    this.storage = undefined;
+    clearTimeout(this.storageTimer);
+    clearInterval(this.freeSpaceWatch);
+    this.freeSpaceWatch = undefined;
+    this.log.info(`storage takes writes again after ${Math.round((Date.now() - s.since) / 1000)} s: work resumed`);
   }
 
   private scheduleRetry(): void {
@@ -209,6 +375,8 @@ export class Pipeline {
     } catch (error) {
       // Never a partially de-identified file out: the instance waits in the review list with the reason.
       await fs.promises.rm(outboxPath, { force: true });
+      // A full disk or database is not the instance's fault: it stays 'received' and is tried again after the backoff.
+      if (isStorageFailure(error)) throw error;
       this.hold(job, `De-identification failed: ${(error as Error).message}`);
     } finally {
       parsed.close();
@@ -261,7 +429,12 @@ export class Pipeline {
     };
   }
 
-  private async upload(job: InstanceJob): Promise<void> {
+  private upload(job: InstanceJob): Promise<void> {
+    // Every request of this upload ends when a stop aborts it.
+    return requestAbort.run(this.abort.signal, () => this.uploadNow(job));
+  }
+
+  private async uploadNow(job: InstanceJob): Promise<void> {
     const destination = this.deps.settings().destination;
     if (!destination || !job.outboxPath) return;
     try {
@@ -294,6 +467,13 @@ export class Pipeline {
         md5: expected.md5,
       });
     } catch (error) {
+      if (this.abort.signal.aborted) {
+        // Left 'uploading': the next start asks the research server whether it arrived before sending it again.
+        this.log.warn(`instance ${job.id}: upload aborted by the stop`);
+        return;
+      }
+      // The record of the outcome could not be written: tried again as it is after the storage backoff.
+      if (isStorageFailure(error)) throw error;
       if (error instanceof DestinationUnavailable) {
         const delay = retryDelayMs(job.attempts);
         this.deps.jobs.markRetry(job.id, error.message, Date.now() + delay);
@@ -401,6 +581,26 @@ export class Pipeline {
   }
 
   /**
+   * Discards held instances past their retention (quarantine settings): data sets refused at intake after
+   * `refusedDays`, originals waiting for a person after `heldDays`. Store first, file second: a crash in between
+   * leaves a file no held row names, which the next start removes. Returns the ids discarded.
+   */
+  async expireHolds(now = Date.now()): Promise<number[]> {
+    const { refusedDays, heldDays } = this.deps.settings().quarantine;
+    const day = 86_400_000;
+    const expired: number[] = [];
+    for (const held of this.deps.jobs.expiredHolds(now - refusedDays * day, now - heldDays * day)) {
+      const days = held.refusedAtIntake ? refusedDays : heldDays;
+      if (!this.deps.jobs.expireHeld(held.id, `Deleted after ${days} day(s) on the review list (retention)`)) continue;
+      await fs.promises.rm(held.file, { force: true });
+      expired.push(held.id);
+      this.emit({ instanceId: held.id, state: 'discarded' });
+    }
+    if (expired.length) this.log.info(`retention: ${expired.length} held instance(s) past their time on the review list deleted`);
+    return expired;
+  }
+
+  /**
    * Releases an instance from the review list after a technologist looked at it: it is de-identified again,
    * this time without the burned-in text check. The release is recorded in the job store and the log.
    * Returns false if the instance is not held.
@@ -463,6 +663,26 @@ export async function removeOrphanFiles(dirs: string[], inUse: Set<string>, logg
     }
   }
   if (removed) logger.child('recovery').info(`removed ${removed} unreferenced file(s) from spool and outbox`);
+  return removed;
+}
+
+const pause = (ms: number): Promise<false> => new Promise((resolve) => setTimeout(() => resolve(false), ms).unref());
+
+/**
+ * Removes what an interrupted write leaves (`.part` spool files, `.tmp` outbox files): no job ever names them, so
+ * this needs no database and runs before anything is written to it: on a disk a crash left full, they are what
+ * makes room for the database to start.
+ */
+export async function removeIncompleteWrites(dirs: string[], logger: Logger): Promise<number> {
+  let removed = 0;
+  for (const dir of dirs) {
+    for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+      if (!name.endsWith('.part') && !name.endsWith('.tmp')) continue;
+      await fs.promises.rm(path.join(dir, name), { force: true });
+      removed += 1;
+    }
+  }
+  if (removed) logger.child('recovery').info(`removed ${removed} file(s) of writes cut short`);
   return removed;
 }
 

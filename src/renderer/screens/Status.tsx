@@ -36,6 +36,7 @@ export function StatusScreen() {
     <section aria-labelledby="status-title">
       <h1 id="status-title" tabIndex={-1}>Status</h1>
       {error && <p className="error" role="alert">{error}</p>}
+      {s?.storage && <p className="error" role="alert" data-testid="storage-problem">{s.storage.problem} (since {formatTime(s.storage.since)}, next try {formatTime(s.storage.nextAttemptAt)})</p>}
       {s && (
         <>
           <div className="cards">

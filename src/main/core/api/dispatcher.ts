@@ -208,6 +208,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
         },
         today: q.countsSince(startOfLocalDay(at)),
         hours: q.hourly(at, 12),
+        ...storageOf(gateway.storageProblem()),
         counts: gateway.counts(),
         now: at.toISOString(),
       };
@@ -257,7 +258,18 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       }
       return preview;
     },
-    listHeld: (page) => gateway.queries().held(page),
+    listHeld(page) {
+      const { refusedDays, heldDays, warnDays } = gateway.settings().quarantine;
+      const day = 86_400_000;
+      const at = now().getTime();
+      const held = gateway.queries().held(page);
+      const rows = held.rows.map(({ heldAt, ...row }) => {
+        if (heldAt === null) return row;
+        const expires = heldAt + (row.refusedAtIntake ? refusedDays : heldDays) * day;
+        return { ...row, expiresAt: new Date(expires).toISOString(), expiresSoon: expires - at <= warnDays * day };
+      });
+      return { total: held.total, refused: held.refused, rows };
+    },
     releaseHeld({ instanceId }) {
       const released = gateway.releaseHeld(instanceId);
       audit('review.release', `instance ${instanceId}`, released ? 'success' : 'refused');
@@ -266,6 +278,11 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     async discardHeld({ instanceId }) {
       const discarded = await gateway.discardHeld(instanceId);
       audit('review.discard', `instance ${instanceId}`, discarded ? 'success' : 'refused');
+      return { discarded };
+    },
+    async discardRefused() {
+      const discarded = await gateway.discardRefused();
+      audit('review.discard-refused', `${discarded} data set(s) refused at intake`);
       return { discarded };
     },
     resendStudy({ researchStudyUid }) {
@@ -409,4 +426,9 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       listeners.clear();
     },
   };
+}
+
+/** The disk or database trouble for the Status answer, when there is one. */
+function storageOf(problem: { error: string; since: string; nextAttemptAt: string } | undefined): Pick<StatusSnapshot, 'storage'> {
+  return problem ? { storage: { problem: `The data folder's disk cannot take writes (${problem.error}): work is paused and tried again`, since: problem.since, nextAttemptAt: problem.nextAttemptAt } } : {};
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { syncDirectory } from '../durable';
+import { syncDirectory, writeFully } from '../durable';
 import type { ByteSource } from './source';
 import type { DicomDataset, DicomElement } from './model';
 import { ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, UNDEFINED_LENGTH, elementOf, groupOf, formatTag, tag } from './tag';
@@ -202,15 +202,13 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
         written += await writeDeflated(out, piece.deflate, source);
         continue;
       }
+      // writeFully: a short write (the disk filling up) goes on or fails; it is never counted as written.
       if (Buffer.isBuffer(piece)) {
-        await out.write(piece);
-        written += piece.length;
+        written += await writeFully(out, piece);
         continue;
       }
       if (!input || !buffer) {
-        const bytes = source.read(piece.offset, piece.length);
-        await out.write(bytes);
-        written += bytes.length;
+        written += await writeFully(out, source.read(piece.offset, piece.length));
         continue;
       }
       let remaining = piece.length;
@@ -218,10 +216,9 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
       while (remaining > 0) {
         const { bytesRead } = await input.read(buffer, 0, Math.min(COPY_CHUNK, remaining), at);
         if (bytesRead === 0) throw new Error('Source file ended while copying pixel data');
-        await out.write(buffer.subarray(0, bytesRead));
+        written += await writeFully(out, buffer.subarray(0, bytesRead));
         remaining -= bytesRead;
         at += bytesRead;
-        written += bytesRead;
       }
     }
     await out.sync();

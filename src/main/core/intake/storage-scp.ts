@@ -8,6 +8,10 @@ import type { Logger } from '../log';
 import { type ParseLimits, acceptsTransferSyntax, encodeFileMeta } from '../dicom';
 import { checkSpooledContent } from './content-check';
 import { syncDirectory } from '../durable';
+import { durableFileStream, pauseWhileBehind, type SpaceCheck, type SpoolStream } from './spool-file';
+import { IntakeRefusal, RefusalBudget, STORE_STATUS, asIntakeFailure, checkAdmission, type Admission } from './admission';
+
+export { STORE_STATUS } from './admission';
 
 const { Scp, Server, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -34,7 +38,11 @@ export interface IntakeConfig {
   /** Where instances refused for their content are kept for the review list; without it they are deleted. */
   quarantineDir?: string;
   /** Asked before each C-STORE's data is kept: a refusal answers 0xA700 (out of resources) with the reason. */
-  admit?: () => { ok: true } | { ok: false; reason: string };
+  admit?: (callingAeTitle: string) => Admission;
+  /** Asked before each write to a spool file while an instance arrives (the free-space floor): a reason refuses it (0xA700) at once. */
+  checkSpace?: SpaceCheck;
+  /** Refused data sets kept for review per calling AE title and minute; past it they are not kept (default 20). */
+  refusalsPerMinute?: number;
   maxAssociations?: number;
   /** Announced in the association accept and enforced: a bigger PDU aborts the association. */
   maxPduBytes?: number;
@@ -44,17 +52,6 @@ export interface IntakeConfig {
   contentLimits?: Partial<ParseLimits>;
   /** False: Deflated Explicit VR Little Endian is refused at association (limits.acceptDeflatedTransferSyntax). */
   acceptDeflated?: boolean;
-}
-
-/** C-STORE failure statuses (PS3.4 Annex B.2.3). */
-export const STORE_STATUS = { outOfResources: 0xa700, doesNotMatchSopClass: 0xa900, cannotUnderstand: 0xc000 } as const;
-
-/** Why an instance was refused at intake, with the C-STORE status that says so. */
-class IntakeRefusal extends Error {
-  constructor(message: string, readonly status: number, readonly keep: boolean) {
-    super(message);
-    this.name = 'IntakeRefusal';
-  }
 }
 
 const VALID_PDU_TYPES = new Set([1, 2, 3, 4, 5, 6, 7]);
@@ -105,6 +102,8 @@ export interface SpooledInstance {
   sopClassUid: string;
   callingAeTitle: string;
   sizeBytes: number;
+  /** SHA-256 of the spooled file: a resend of the same bytes is recognised by it. */
+  sha256?: string;
 }
 
 export interface IntakeHandlers {
@@ -117,117 +116,6 @@ export interface IntakeHandlers {
 
 /** The outcome of spooling one C-STORE, carried from the stream to cStoreRequest. */
 const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Error; stream?: SpoolStream }>();
-
-/** The spool file of one C-STORE, with what we know of it from the request. */
-type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
-
-/** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
-function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
-  fs.writev(fd, buffers, null, (error, n) => {
-    if (error) return done(error, written);
-    let rest = n;
-    const left: Buffer[] = [];
-    for (const b of buffers) {
-      if (rest >= b.length) rest -= b.length;
-      else {
-        left.push(b.subarray(rest));
-        rest = 0;
-      }
-    }
-    if (left.length === 0) return done(null, written + n);
-    writeAll(fd, left, done, written + n);
-  });
-}
-
-/**
- * Back-pressure from the spool file to the sender: dcmjs-dimse writes every PDV it parses without waiting, and
- * keeps reading the socket into one growing buffer; pausing the socket while the file lags keeps memory flat.
- */
-function pauseWhileBehind(stream: Writable, socket: Socket): void {
-  const write = stream.write.bind(stream) as (chunk: Buffer) => boolean;
-  let paused = false;
-  const resume = (): void => {
-    if (!paused) return;
-    paused = false;
-    socket.resume();
-  };
-  stream.write = ((chunk: Buffer) => {
-    const ok = write(chunk);
-    // A stream that failed (its file could not be opened) never drains: the data is swallowed instead.
-    if (!ok && !paused && !stream.destroyed) {
-      paused = true;
-      socket.pause();
-      stream.once('drain', resume);
-    }
-    return ok;
-  }) as Writable['write'];
-  stream.once('close', resume);
-  stream.once('error', resume);
-}
-
-/** What a spool file gathers before it writes: few file-system calls per instance, little memory per association. */
-const SPOOL_WRITE_BYTES = 512 * 1024;
-
-/**
- * A Writable that appends to a file and fsyncs before it reports 'finish'. A sender's PDVs are small (storescu:
- * 16 KB): they are gathered into writes of half a megabyte, instead of one round trip to the file system each
- * (which cost more than the rest of a small instance's intake).
- */
-function durableFileStream(file: string, head: Buffer): SpoolStream {
-  let fd = -1;
-  let closed = false;
-  let gathered: Buffer[] = [head];
-  let gatheredBytes = head.length;
-  const flush = (done: (error?: Error | null) => void): void => {
-    const buffers = gathered;
-    gathered = [];
-    gatheredBytes = 0;
-    if (buffers.length === 0) return done();
-    writeAll(fd, buffers, (error, written) => {
-      stream.bytes += written;
-      done(error);
-    });
-  };
-  const gather = (chunks: Buffer[], done: (error?: Error | null) => void): void => {
-    for (const chunk of chunks) {
-      gathered.push(chunk);
-      gatheredBytes += chunk.length;
-    }
-    if (gatheredBytes >= SPOOL_WRITE_BYTES) flush(done);
-    else done();
-  };
-  const stream = new Writable({
-    highWaterMark: 1 << 20,
-    // Opened off the main thread (writes wait for it): creating a file can wait on the file system's journal
-    // while other instances sync, and a synchronous open held up every association meanwhile.
-    construct(done) {
-      fs.open(file, 'w', 0o600, (error, opened) => {
-        if (!error) fd = opened;
-        done(error);
-      });
-    },
-    write: (chunk: Buffer, _enc, done) => gather([chunk], done),
-    writev: (chunks: Array<{ chunk: Buffer }>, done) => gather(chunks.map((c) => c.chunk), done),
-    final(done) {
-      flush((error) => {
-        if (error) return done(error);
-        fs.fsync(fd, (syncError) => {
-          closed = true;
-          fs.close(fd, (closeError) => done(syncError ?? closeError));
-        });
-      });
-    },
-    destroy(error, done) {
-      // Runs after final() too (autoDestroy): closing the number twice could close a file someone else opened since.
-      if (closed || fd < 0) return done(error);
-      closed = true;
-      fs.close(fd, () => done(error));
-    },
-  }) as SpoolStream;
-  stream.file = file;
-  stream.bytes = 0;
-  return stream;
-}
 
 export interface StorageScpServer {
   /** Resolves once the port accepts associations. */
@@ -249,13 +137,12 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     if (inFlight === 0) idle.splice(0).forEach((resolve) => resolve());
   };
 
-  /** Whether to take the next instance; a check that cannot be made (spool folder gone) refuses it, with why. */
-  const admitted = (): { ok: true } | { ok: false; reason: string } => {
-    try {
-      return config.admit?.() ?? { ok: true };
-    } catch (error) {
-      return { ok: false, reason: `cannot check the spool: ${(error as Error).message}` };
-    }
+  const refusals = new RefusalBudget(config.refusalsPerMinute ?? 20);
+  const admitted = (callingAeTitle: string): Admission => {
+    const wait = refusals.waitSeconds(callingAeTitle);
+    // A sender whose data sets keep being refused is not let fill the disk with more: it may try again shortly.
+    if (wait > 0) return { ok: false, reason: `too many refused data sets from ${callingAeTitle}: try again in ${wait} s` };
+    return checkAdmission(config.admit, callingAeTitle);
   };
 
   class StorageScp extends Scp {
@@ -360,7 +247,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       const sopClassUid = request.getAffectedSopClassUid();
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       let stream: SpoolStream;
-      const admission = admitted();
+      const admission = admitted(this.association?.getCallingAeTitle().trim() ?? '');
       if (!admission.ok) {
         // Refuse to keep what we may not be able to keep: read and drop the data, answer 0xA700 at the end.
         stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
@@ -371,7 +258,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
         return stream;
       }
       try {
-        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''));
+        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''), config.checkSpace);
         pauseWhileBehind(stream, this.socket);
       } catch (error) {
         // Could not even start the spool file: swallow the data, answer failure when it ends.
@@ -403,6 +290,8 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       if (stream.failure) return finish({ error: stream.failure });
       const onDone = (error?: Error | null): void => {
         if (error) return finish({ error });
+        // Once the instance is handed to onStored, its file is the job's (or onStored's to remove), not this cleanup's.
+        let handedOver = false;
         void (async () => {
           const spoolPath = stream.file.replace(/\.part$/, '');
           await fs.promises.rename(stream.file, spoolPath);
@@ -413,15 +302,22 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             sopClassUid: stream.sopClassUid,
             callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
             sizeBytes: stream.bytes,
+            sha256: stream.sha256,
           };
           const refusal = await checkContent(spoolPath);
           if (refusal) {
             await setAside(spooled, refusal);
             return finish({ error: refusal });
           }
+          handedOver = true;
           await handlers.onStored(spooled);
           finish({ spooled });
-        })().catch((e: Error) => finish({ error: e }));
+        })().catch((e: Error) => {
+          // Nothing of an instance that was not acknowledged stays behind (a full disk must not fill up further).
+          const left = handedOver ? [stream.file] : [stream.file, stream.file.replace(/\.part$/, '')];
+          for (const f of left) fs.promises.rm(f, { force: true }).catch(() => undefined);
+          finish({ error: asIntakeFailure(e) });
+        });
       };
       if (writable.writableFinished) onDone();
       else if (writable.errored) onDone(writable.errored);
@@ -462,9 +358,21 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       await fs.promises.rm(spooled.spoolPath, { force: true });
       return;
     }
+    // A flood of bad data sets from one sender: past its budget they are refused without being kept.
+    if (!refusals.take(spooled.callingAeTitle)) {
+      await fs.promises.rm(spooled.spoolPath, { force: true });
+      log.warn('refused data set not kept for review: too many from this calling AE title', { calling: spooled.callingAeTitle });
+      return;
+    }
     const target = path.join(config.quarantineDir, path.basename(spooled.spoolPath));
     await fs.promises.rename(spooled.spoolPath, target);
-    handlers.onHeld({ ...spooled, spoolPath: target }, `Refused at intake: ${refusal.message}`);
+    try {
+      handlers.onHeld({ ...spooled, spoolPath: target }, `Refused at intake: ${refusal.message}`);
+    } catch (error) {
+      // Not recorded (the database is full): the file would be an orphan nobody can see, so it goes now.
+      await fs.promises.rm(target, { force: true });
+      throw error;
+    }
   }
 
   const server = new Server(StorageScp as unknown as typeof Scp);

@@ -116,9 +116,15 @@ export class JobStore {
   constructor(private readonly db: GatewayDatabase) {
     this.s = {
       insert: db.prepare(
-        `INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, received_at, updated_at)
-         VALUES (@sopInstanceUid, 'received', @spoolPath, @callingAeTitle, @sizeBytes, @now, @now)`,
+        `INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, received_sha256, received_at, updated_at)
+         VALUES (@sopInstanceUid, 'received', @spoolPath, @callingAeTitle, @sizeBytes, @sha256, @now, @now)`,
       ),
+      // The same bytes under the same SOP Instance UID received before (a discarded one does not count: it is gone).
+      sameReceived: db.prepare<[{ sopInstanceUid: string; sha256: string; sizeBytes: number }], { id: number; state: InstanceState }>(
+        `SELECT id, state FROM instances WHERE sop_instance_uid = @sopInstanceUid AND received_sha256 = @sha256 AND size_bytes = @sizeBytes
+           AND state != 'discarded' ORDER BY id DESC LIMIT 1`,
+      ),
+      countResend: db.prepare(`UPDATE instances SET resends = resends + 1 WHERE id = @id AND state != 'discarded'`),
       get: db.prepare<[number], Row>('SELECT * FROM instances WHERE id = ?'),
       nextInState: db.prepare<[InstanceState, number, number], Row>(
         `SELECT * FROM instances WHERE state = ? AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT 1`,
@@ -142,7 +148,7 @@ export class JobStore {
            attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @error, confirm_before_upload = 1, updated_at = @now WHERE id = @id`,
       ),
       markHeld: db.prepare(
-        `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now,
+        `UPDATE instances SET state = 'held', last_error = @reason, updated_at = @now, held_at = @at,
            study_ref = coalesce(@studyRef, study_ref), residual_paths = @residualPaths WHERE id = @id`,
       ),
       releaseHeld: db.prepare(
@@ -177,11 +183,11 @@ export class JobStore {
         `UPDATE instances SET state = 'deidentified', next_attempt_at = 0, confirm_before_upload = 1, updated_at = @now WHERE state = 'uploading'`,
       ),
       insertHeld: db.prepare(
-        `INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, last_error, received_at, updated_at)
-         VALUES (@sopInstanceUid, 'held', @spoolPath, @callingAeTitle, @sizeBytes, @reason, @now, @now)`,
+        `INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, last_error, received_at, updated_at, held_at, refused_at_intake)
+         VALUES (@sopInstanceUid, 'held', @spoolPath, @callingAeTitle, @sizeBytes, @reason, @now, @now, @at, 1)`,
       ),
       moveToQuarantine: db.prepare(
-        `UPDATE instances SET state = 'held', spool_path = @quarantinePath, last_error = @reason, updated_at = @now,
+        `UPDATE instances SET state = 'held', spool_path = @quarantinePath, last_error = @reason, updated_at = @now, held_at = @at,
            study_ref = coalesce(@studyRef, study_ref), residual_paths = @residualPaths WHERE id = @id`,
       ),
       // A failed instance goes back to the outbox if its de-identified copy is there, else to be de-identified again.
@@ -212,7 +218,7 @@ export class JobStore {
         `SELECT DISTINCT study_ref FROM instances WHERE state = 'failed' AND study_ref IS NOT NULL ORDER BY study_ref`,
       ),
       pendingBytes: db.prepare<[], { bytes: number | null }>(
-        `SELECT sum(size_bytes) AS bytes FROM instances WHERE state IN ('received', 'deidentified', 'uploading', 'failed')`,
+        `SELECT sum(size_bytes) AS bytes FROM instances WHERE state IN ('received', 'deidentified', 'uploading', 'failed', 'held')`,
       ),
       heldFiles: db.prepare<[], { spool_path: string }>(`SELECT spool_path FROM instances WHERE state = 'held'`),
       insertPolicy: db.prepare(`INSERT OR IGNORE INTO deid_policies (hash, description, first_used_at) VALUES (@hash, @description, @now)`),
@@ -249,6 +255,21 @@ export class JobStore {
       stateOf: db.prepare<[number], { state: InstanceState }>(`SELECT state FROM instances WHERE id = ?`),
       reopenStudyOf: db.prepare(`UPDATE studies SET completed_at = NULL WHERE id = (SELECT study_ref FROM instances WHERE id = ?)`),
       discardHeld: db.prepare(`UPDATE instances SET state = 'discarded', updated_at = @now WHERE id = @id AND state = 'held'`),
+      // Held past its retention (refused at intake, or waiting for a person): discarded with why.
+      expiredHolds: db.prepare<[{ refusedBefore: number; heldBefore: number }], { id: number; spool_path: string; refused_at_intake: number }>(
+        `SELECT id, spool_path, refused_at_intake FROM instances WHERE state = 'held' AND held_at IS NOT NULL
+           AND held_at <= CASE WHEN refused_at_intake = 1 THEN @refusedBefore ELSE @heldBefore END ORDER BY id`,
+      ),
+      expireHeld: db.prepare(
+        `UPDATE instances SET state = 'discarded', last_error = @reason, updated_at = @now WHERE id = @id AND state = 'held'`,
+      ),
+      refusedHeld: db.prepare<[], { id: number; spool_path: string }>(`SELECT id, spool_path FROM instances WHERE state = 'held' AND refused_at_intake = 1`),
+      discardRefused: db.prepare(`UPDATE instances SET state = 'discarded', updated_at = @now WHERE state = 'held' AND refused_at_intake = 1`),
+      // One upload cut short while the pipeline runs (its record could not be written): back in the outbox, looked up first.
+      recoverUpload: db.prepare(
+        `UPDATE instances SET state = 'deidentified', next_attempt_at = 0, confirm_before_upload = 1, updated_at = @now WHERE id = @id AND state = 'uploading'`,
+      ),
+      uploadingIds: db.prepare<[], { id: number }>(`SELECT id FROM instances WHERE state = 'uploading'`),
       // Instances waiting for a retry after the research server was away: due now (the technologist knows it is back).
       retryNow: db.prepare(
         `UPDATE instances SET next_attempt_at = 0, updated_at = @now
@@ -257,9 +278,22 @@ export class JobStore {
     };
   }
 
-  recordReceived(job: { sopInstanceUid: string; spoolPath: string; callingAeTitle: string; sizeBytes: number }): number {
-    const result = this.s.insert.run({ ...job, now: new Date().toISOString() });
+  recordReceived(job: { sopInstanceUid: string; spoolPath: string; callingAeTitle: string; sizeBytes: number; sha256?: string }): number {
+    const result = this.s.insert.run({ ...job, sha256: job.sha256 ?? null, now: new Date().toISOString() });
     return Number(result.lastInsertRowid);
+  }
+
+  /**
+   * Records a received instance, unless the same bytes under the same SOP Instance UID came before (a sender
+   * resending after a lost answer): then that job is the one, its resends are counted and no row is added.
+   * `resendOf` is set when it was a resend (the caller drops the new spool file).
+   */
+  recordReceivedOrResend(job: { sopInstanceUid: string; spoolPath: string; callingAeTitle: string; sizeBytes: number; sha256?: string }): { id: number; resendOf?: InstanceState } {
+    return this.db.transaction(() => {
+      const earlier = job.sha256 ? this.s.sameReceived.get({ sopInstanceUid: job.sopInstanceUid, sha256: job.sha256, sizeBytes: job.sizeBytes }) : undefined;
+      if (earlier && this.s.countResend.run({ id: earlier.id }).changes === 1) return { id: earlier.id, resendOf: earlier.state };
+      return { id: this.recordReceived(job) };
+    })();
   }
 
   get(id: number): InstanceJob | undefined {
@@ -326,13 +360,13 @@ export class JobStore {
 
   /** An instance refused at intake but kept for the review list (its file is already in quarantine). */
   recordHeld(job: { sopInstanceUid: string; spoolPath: string; callingAeTitle: string; sizeBytes: number }, reason: string): number {
-    return Number(this.s.insertHeld.run({ ...job, reason, now: new Date().toISOString() }).lastInsertRowid);
+    return Number(this.s.insertHeld.run({ ...job, reason, now: new Date().toISOString(), at: Date.now() }).lastInsertRowid);
   }
 
   /** Holds an instance for review with its file now in quarantine (the caller moves the file after this). */
   markHeldInQuarantine(id: number, reason: string, quarantinePath: string, detail: HoldDetail = {}): void {
     this.db.transaction(() => {
-      this.s.moveToQuarantine.run({ id, reason, quarantinePath, ...holdColumns(detail), now: new Date().toISOString() });
+      this.s.moveToQuarantine.run({ id, reason, quarantinePath, ...holdColumns(detail), now: new Date().toISOString(), at: Date.now() });
       // A withheld instance keeps its study incomplete, even one that had completed before it came.
       if (detail.studyRef !== undefined) this.s.reopenStudy.run(detail.studyRef);
     })();
@@ -444,7 +478,7 @@ export class JobStore {
   /** Holds an instance back for the review list, with the reason shown to the technologist. */
   markHeld(id: number, reason: string, detail: HoldDetail = {}): void {
     this.db.transaction(() => {
-      this.s.markHeld.run({ id, reason, ...holdColumns(detail), now: new Date().toISOString() });
+      this.s.markHeld.run({ id, reason, ...holdColumns(detail), now: new Date().toISOString(), at: Date.now() });
       if (detail.studyRef !== undefined) this.s.reopenStudy.run(detail.studyRef);
     })();
   }
@@ -460,6 +494,38 @@ export class JobStore {
   /** Discards a held instance from the review list (it is never uploaded); false if it is not held. */
   discardHeld(id: number): boolean {
     return this.s.discardHeld.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /**
+   * Held instances past their retention: refused at intake before `refusedBefore`, held for a person before
+   * `heldBefore` (times in ms), with their files.
+   */
+  expiredHolds(refusedBefore: number, heldBefore: number): Array<{ id: number; file: string; refusedAtIntake: boolean }> {
+    return this.s.expiredHolds.all({ refusedBefore, heldBefore }).map((r) => ({ id: r.id, file: r.spool_path, refusedAtIntake: r.refused_at_intake === 1 }));
+  }
+
+  /** Discards a held instance whose retention ended, with the reason; false if it is no longer held. */
+  expireHeld(id: number, reason: string): boolean {
+    return this.s.expireHeld.run({ id, reason, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Discards every data set refused at intake still held, at once; returns their ids and files (to delete after). */
+  discardRefused(): Array<{ id: number; file: string }> {
+    return this.db.transaction(() => {
+      const rows = this.s.refusedHeld.all();
+      this.s.discardRefused.run({ now: new Date().toISOString() });
+      return rows.map((r) => ({ id: r.id, file: r.spool_path }));
+    })();
+  }
+
+  /** Puts one upload cut short back in the outbox (to be looked up at the server first); false if it is not uploading. */
+  recoverUpload(id: number): boolean {
+    return this.s.recoverUpload.run({ id, now: new Date().toISOString() }).changes === 1;
+  }
+
+  /** Instances recorded as being uploaded. */
+  uploadingIds(): number[] {
+    return this.s.uploadingIds.all().map((r) => r.id);
   }
 
   /** Makes instances waiting for an upload retry due at once, for one study or all; returns how many. */

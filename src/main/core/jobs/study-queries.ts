@@ -129,10 +129,10 @@ export class StudyQueries {
       files: db.prepare<[number], { id: number; state: InstanceState; spool_path: string; outbox_path: string | null; study_ref: number | null }>(
         'SELECT id, state, spool_path, outbox_path, study_ref FROM instances WHERE id = ?',
       ),
-      held: db.prepare<[number, number], { id: number; received_at: string; last_error: string | null; calling_ae_title: string; size_bytes: number }>(
-        `SELECT id, received_at, last_error, calling_ae_title, size_bytes FROM instances WHERE state = 'held' ORDER BY id DESC LIMIT ? OFFSET ?`,
+      held: db.prepare<[number, number], { id: number; received_at: string; last_error: string | null; calling_ae_title: string; size_bytes: number; held_at: number | null; refused_at_intake: number }>(
+        `SELECT id, received_at, last_error, calling_ae_title, size_bytes, held_at, refused_at_intake FROM instances WHERE state = 'held' ORDER BY id DESC LIMIT ? OFFSET ?`,
       ),
-      heldCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM instances WHERE state = 'held'`),
+      heldCount: db.prepare<[], { n: number; refused: number }>(`SELECT count(*) AS n, coalesce(sum(refused_at_intake), 0) AS refused FROM instances WHERE state = 'held'`),
       today: db.prepare<[string], { received: number; deidentified: number; uploaded: number; held: number; failed: number }>(
         `SELECT count(*) AS received,
                 coalesce(sum(research_sop_instance_uid IS NOT NULL), 0) AS deidentified,
@@ -216,15 +216,18 @@ export class StudyQueries {
     return r ? { id: r.id, state: r.state, spoolPath: r.spool_path, outboxPath: r.outbox_path, studyRef: r.study_ref } : undefined;
   }
 
-  held(page: { offset: number; limit: number }): { total: number; rows: HeldInstance[] } {
+  held(page: { offset: number; limit: number }): { total: number; refused: number; rows: Array<HeldInstance & { heldAt: number | null }> } {
     const rows = this.s.held.all(page.limit, page.offset).map((r) => ({
       instanceId: r.id,
       receivedAt: r.received_at,
       reason: r.last_error ?? 'Held for review',
       callingAeTitle: r.calling_ae_title,
       sizeBytes: r.size_bytes,
+      refusedAtIntake: r.refused_at_intake === 1,
+      heldAt: r.held_at,
     }));
-    return { total: this.s.heldCount.get()?.n ?? 0, rows };
+    const counts = this.s.heldCount.get();
+    return { total: counts?.n ?? 0, refused: counts?.refused ?? 0, rows };
   }
 
   /** Instances received since `since` by how far they got. */

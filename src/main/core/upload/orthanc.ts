@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface OrthancDestination {
   url: string;
@@ -60,6 +61,12 @@ export interface OrthancStoreAnswer {
 
 const REQUEST_TIMEOUT_MS = 120_000;
 
+/**
+ * The stop of the gateway, for every request made inside `requestAbort.run(signal, …)`: aborting it ends them at
+ * once (an upload to a server that never answers would otherwise hold the stop for the 120 s timeout).
+ */
+export const requestAbort = new AsyncLocalStorage<AbortSignal>();
+
 function advice(status: number): string {
   if (status === 401) return ' (check the user name and password in Settings)';
   if (status === 403) return ' (the account may not upload: ask the research site for upload rights)';
@@ -89,7 +96,8 @@ export function orthancRequest(
   }
   const ca = url.protocol === 'https:' && destination.caFile ? trustedCa(destination.caFile) : undefined;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method, headers, timeout: timeoutMs, ...(ca ? { ca } : {}) }, (res) => {
+    const signal = requestAbort.getStore();
+    const req = client.request(url, { method, headers, timeout: timeoutMs, ...(ca ? { ca } : {}), ...(signal ? { signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
