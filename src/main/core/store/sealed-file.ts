@@ -103,16 +103,12 @@ function headerTag(headerKey: Buffer, header: Buffer): Buffer {
   return crypto.createHmac('sha256', headerKey).update(header.subarray(0, HEADER_SIGNED_BYTES)).digest().subarray(0, TAG_BYTES);
 }
 
-/** Seals one chunk: ciphertext then tag, in one buffer. */
-function sealChunk(chunkKey: Buffer, index: number, last: boolean, clear: Buffer): Buffer {
+/** Seals one chunk: its ciphertext then its tag, as the buffers to write (not joined: that would be one more copy). */
+function sealChunk(chunkKey: Buffer, index: number, last: boolean, clear: Buffer): Buffer[] {
   const cipher = crypto.createCipheriv('aes-256-gcm', chunkKey, chunkNonce(index, last));
-  const sealed = Buffer.allocUnsafe(clear.length + TAG_BYTES);
   const body = cipher.update(clear);
-  body.copy(sealed, 0);
-  let at = body.length;
-  at += cipher.final().copy(sealed, at);
-  cipher.getAuthTag().copy(sealed, at);
-  return sealed;
+  const rest = cipher.final();
+  return rest.length > 0 ? [body, rest, cipher.getAuthTag()] : [body, cipher.getAuthTag()];
 }
 
 /** The header, and the per-file chunk key, for a new file. */
@@ -185,6 +181,7 @@ export class SealedInstanceSource implements ByteSource {
   private readonly fd: number;
   private readonly layout: SealedLayout;
   private readonly cache = new Map<number, Buffer>();
+  private sealedChunk: Buffer | undefined;
   private closed = false;
 
   constructor(readonly path: string, key: SealingKey) {
@@ -244,7 +241,9 @@ export class SealedInstanceSource implements ByteSource {
   }
 
   private decrypt(index: number): Buffer {
-    const sealed = Buffer.allocUnsafe(sealedChunkBytes(this.layout, index));
+    // One buffer for the ciphertext, reused: the clear text is a new buffer (callers may keep what read() gave).
+    this.sealedChunk ??= Buffer.allocUnsafe(this.layout.chunkSize + TAG_BYTES);
+    const sealed = this.sealedChunk.subarray(0, sealedChunkBytes(this.layout, index));
     this.readFully(sealed, chunkPosition(this.layout, index), sealed.length);
     return openChunk(this.path, this.layout, index, sealed);
   }
@@ -293,6 +292,8 @@ export class SealedFileWriter extends Writable {
   private readonly chunkSize: number;
   private readonly chunkKey: Buffer;
   private header: Buffer | undefined;
+  /** The write under way: the next chunks are encrypted meanwhile, so the cipher and the disk work at once. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly file: string,
@@ -327,8 +328,8 @@ export class SealedFileWriter extends Writable {
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    const rest = this.take(this.pendingBytes);
-    this.appendSealed([this.seal(rest, true)])
+    const last = this.seal(this.take(this.pendingBytes), true);
+    this.queue(last)
       .then(() => new Promise<void>((resolve, reject) => fs.fsync(this.fd, (error) => (error ? reject(error) : resolve()))))
       .then(
         () => {
@@ -340,10 +341,14 @@ export class SealedFileWriter extends Writable {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    // Runs after _final too (autoDestroy): closing the number twice could close a file someone else opened since.
-    if (this.fdClosed || this.fd < 0) return done(error);
-    this.fdClosed = true;
-    fs.close(this.fd, () => done(error));
+    // Runs after _final too (autoDestroy): closing the number twice could close a file someone else opened since;
+    // and a write still under way must end first, or it could land in a file opened since under the same number.
+    const close = (): void => {
+      if (this.fdClosed || this.fd < 0) return done(error);
+      this.fdClosed = true;
+      fs.close(this.fd, () => done(error));
+    };
+    this.writing.then(close, close);
   }
 
   private gather(chunks: Buffer[], done: (error?: Error | null) => void): void {
@@ -354,30 +359,54 @@ export class SealedFileWriter extends Writable {
     }
     // A full chunk is sealed only once more data follows it: until then it may be the last one.
     const sealed: Buffer[] = [];
-    while (this.pendingBytes > this.chunkSize) sealed.push(this.seal(this.take(this.chunkSize), false));
+    while (this.pendingBytes > this.chunkSize) sealed.push(...this.seal(this.take(this.chunkSize), false));
     if (sealed.length === 0) return done();
-    this.appendSealed(sealed).then(() => done(), done);
+    // Accepts more as soon as the previous write is done, while this one goes to disk.
+    const previous = this.writing;
+    this.queue(sealed);
+    previous.then(() => done(), done);
   }
 
-  /** The first `bytes` of what is pending, as one buffer. */
+  /** Queues sealed buffers after the write under way; the returned promise is that of the new write. */
+  private queue(sealed: Buffer[]): Promise<void> {
+    const buffers = this.header ? [this.header, ...sealed] : sealed;
+    this.header = undefined;
+    const write = this.writing.then(async () => {
+      await writeAll(this.fd, buffers);
+      for (const b of buffers) this.fileBytes += b.length;
+    });
+    // Its failure is reported through the next write's callback, or _final's; never left unhandled.
+    write.catch(() => undefined);
+    this.writing = write;
+    return write;
+  }
+
+  /** The first `bytes` of what is pending, as one buffer, copied only where it spans two of the caller's buffers. */
   private take(bytes: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const taken = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
+    const first = this.pending[0];
+    let taken: Buffer;
+    if (!first || first.length >= bytes) {
+      taken = first ? first.subarray(0, bytes) : Buffer.alloc(0);
+      if (first && first.length === bytes) this.pending.shift();
+      else if (first) this.pending[0] = first.subarray(bytes);
+    } else {
+      taken = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      while (at < bytes) {
+        const piece = this.pending[0]!;
+        const n = Math.min(piece.length, bytes - at);
+        piece.copy(taken, at, 0, n);
+        at += n;
+        if (n === piece.length) this.pending.shift();
+        else this.pending[0] = piece.subarray(n);
+      }
+    }
+    this.pendingBytes -= bytes;
     return taken;
   }
 
-  private seal(clear: Buffer, last: boolean): Buffer {
+  private seal(clear: Buffer, last: boolean): Buffer[] {
     return sealChunk(this.chunkKey, this.index++, last, clear);
-  }
-
-  private async appendSealed(sealed: Buffer[]): Promise<void> {
-    const buffers = this.header ? [this.header, ...sealed] : sealed;
-    this.header = undefined;
-    await writeAll(this.fd, buffers);
-    for (const b of buffers) this.fileBytes += b.length;
   }
 }
 
@@ -404,8 +433,9 @@ export function createSealedReadStream(file: string, key: SealingKey): Readable 
   let handle: fs.promises.FileHandle | undefined;
   let layout: SealedLayout | undefined;
   let index = 0;
-  const readExactly = async (h: fs.promises.FileHandle, length: number, position: number): Promise<Buffer> => {
-    const buffer = Buffer.allocUnsafe(length);
+  let sealedChunk: Buffer | undefined;
+  const readExactly = async (h: fs.promises.FileHandle, length: number, position: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> => {
+    const buffer = into.subarray(0, length);
     let filled = 0;
     while (filled < length) {
       const { bytesRead } = await h.read(buffer, filled, length - filled, position + filled);
@@ -431,7 +461,9 @@ export function createSealedReadStream(file: string, key: SealingKey): Readable 
       (async () => {
         const l = layout!;
         if (index >= l.chunks) return this.push(null);
-        const clear = openChunk(file, l, index, await readExactly(handle!, sealedChunkBytes(l, index), chunkPosition(l, index)));
+        // The ciphertext buffer is reused: it is consumed before push(), which may call read() again at once.
+        sealedChunk ??= Buffer.allocUnsafe(l.chunkSize + TAG_BYTES);
+        const clear = openChunk(file, l, index, await readExactly(handle!, sealedChunkBytes(l, index), chunkPosition(l, index), sealedChunk));
         index += 1;
         // Only an empty original has an empty chunk (its last): end here, nothing else would call read() again.
         if (clear.length === 0) return this.push(null);
