@@ -118,6 +118,7 @@ describe('sealed files: round trip', () => {
     expect(() => source.read(clear.length - 10, 11)).toThrow(TruncatedDataError);
     expect(() => source.read(-1, 2)).toThrow(TruncatedDataError);
     source.close();
+    expect((await readSealedFile(file, key)).equals(clear)).toBe(true);
   });
 
   it('seals a stream written in PDV-sized and single-byte pieces the same as one buffer', async () => {
@@ -319,7 +320,9 @@ describe('the sealing key', () => {
         for await (const part of stream) seen.push(part as Buffer);
       })(),
     ).rejects.toBeInstanceOf(SealedFileDamaged);
-    // Only the intact first chunk was passed on.
-    expect(Buffer.concat(seen).equals(clear.subarray(0, CHUNK))).toBe(true);
+    // Nothing from the damaged chunk on was passed on (the first chunk may have been, or not: chunks go out in runs).
+    const passed = Buffer.concat(seen);
+    expect(passed.length).toBeLessThanOrEqual(CHUNK);
+    expect(passed.equals(clear.subarray(0, passed.length))).toBe(true);
   });
 });

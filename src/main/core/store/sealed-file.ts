@@ -170,6 +170,8 @@ const sealedChunkBytes = (layout: SealedLayout, index: number): number => (index
 
 /** Chunks kept decrypted per open file: a parser goes back and forth over a few neighbouring ones. */
 const CACHED_CHUNKS = 4;
+/** What the whole-file stream reads from the file at a time. */
+const STREAM_READ_BYTES = 1 << 20;
 
 /**
  * Random access to the clear bytes of a sealed file, decrypting only the chunks a read touches (with a small
@@ -433,7 +435,7 @@ export function createSealedReadStream(file: string, key: SealingKey): Readable 
   let handle: fs.promises.FileHandle | undefined;
   let layout: SealedLayout | undefined;
   let index = 0;
-  let sealedChunk: Buffer | undefined;
+  let sealedRun: Buffer | undefined;
   const readExactly = async (h: fs.promises.FileHandle, length: number, position: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> => {
     const buffer = into.subarray(0, length);
     let filled = 0;
@@ -461,13 +463,22 @@ export function createSealedReadStream(file: string, key: SealingKey): Readable 
       (async () => {
         const l = layout!;
         if (index >= l.chunks) return this.push(null);
+        // About a megabyte of chunks per read from the file: one read per chunk cost more than their decryption.
+        const stride = l.chunkSize + TAG_BYTES;
+        const count = Math.min(l.chunks - index, Math.max(1, Math.floor(STREAM_READ_BYTES / stride)));
+        const lastOfRun = index + count - 1;
+        const runBytes = chunkPosition(l, lastOfRun) + sealedChunkBytes(l, lastOfRun) - chunkPosition(l, index);
         // The ciphertext buffer is reused: it is consumed before push(), which may call read() again at once.
-        sealedChunk ??= Buffer.allocUnsafe(l.chunkSize + TAG_BYTES);
-        const clear = openChunk(file, l, index, await readExactly(handle!, sealedChunkBytes(l, index), chunkPosition(l, index), sealedChunk));
-        index += 1;
+        sealedRun ??= Buffer.allocUnsafe(Math.max(1, Math.floor(STREAM_READ_BYTES / stride)) * stride);
+        const run = await readExactly(handle!, runBytes, chunkPosition(l, index), sealedRun);
+        const clear: Buffer[] = [];
+        for (let k = 0; k < count; k++) clear.push(openChunk(file, l, index + k, run.subarray(k * stride, k * stride + sealedChunkBytes(l, index + k))));
+        index += count;
+        const joined = clear.length === 1 ? clear[0]! : Buffer.concat(clear);
         // Only an empty original has an empty chunk (its last): end here, nothing else would call read() again.
-        if (clear.length === 0) return this.push(null);
-        this.push(clear);
+        // One push per read(): a push may call read() again at once, which must find every chunk of this run out.
+        if (joined.length === 0) return this.push(null);
+        this.push(joined);
       })().catch((error: Error) => this.destroy(error));
     },
     destroy(error, done) {
