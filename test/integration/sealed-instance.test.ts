@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInstance, parseInstanceFile, writePieces } from '../../src/main/core/dicom';
 import { createSealedReadStream, createSealedWriteStream, deriveSealingKey, openSealedInstance, SealedFileDamaged } from '../../src/main/core/store';
 import { generateMammograms, inspectDicom, type ManifestFile } from '../support/dicom-tools';
-import { run } from '../support/processes';
+import { exited, run } from '../support/processes';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // Real mammograms from the fixture script, sealed as the spool would seal them (16 KB pieces, as storescu's
 // PDVs arrive), then read back the ways the pipeline reads an original: the bulk copy of writePieces through
@@ -107,4 +111,26 @@ describe('a sealed original read the ways the pipeline reads it', () => {
     expect(fs.existsSync(target)).toBe(false);
     expect(fs.readdirSync(work).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
+});
+
+describe('a gateway killed while it seals an original', () => {
+  it('leaves no clear byte of it on disk, and a file no reader accepts', async () => {
+    const file = path.join(work, 'killed.dcm.part');
+    const name = 'FENWICK^OPHELIA^MARGUERITE';
+    const databaseKey = '0f'.repeat(32);
+    // Node itself with tsx's loader (not the tsx command, whose own child would outlive the kill).
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/support/sealed-writer-child.ts'), file, databaseKey, name], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Killed once it says the first megabyte is on disk: mid-write, with more of the original in its memory.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+      child.once('exit', (code) => reject(new Error(`writer ended early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    expect(await exited(child)).toBe('SIGKILL');
+    const onDisk = fs.readFileSync(file);
+    expect(onDisk.length).toBeGreaterThan(1 << 20);
+    expect(onDisk.includes(Buffer.from(name, 'latin1'))).toBe(false);
+    expect(onDisk.includes(Buffer.from('FENWICK', 'latin1'))).toBe(false);
+    expect(() => openSealedInstance(file, key)).toThrow(SealedFileDamaged);
+  }, 60_000);
 });
