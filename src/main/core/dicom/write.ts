@@ -172,9 +172,12 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
         continue;
       }
       if (!input || !buffer) {
-        const bytes = source.read(piece.offset, piece.length);
-        await out.write(bytes);
-        written += bytes.length;
+        // In pieces too: the source may be a sealed original, where one read of 1 GB would be 1 GB in memory.
+        for (let at = piece.offset; at < piece.offset + piece.length; at += COPY_CHUNK) {
+          const bytes = source.read(at, Math.min(COPY_CHUNK, piece.offset + piece.length - at));
+          await out.write(bytes);
+          written += bytes.length;
+        }
         continue;
       }
       let remaining = piece.length;

@@ -160,6 +160,8 @@ function openChunk(file: string, layout: SealedLayout, index: number, sealed: Bu
   try {
     decipher.final();
   } catch {
+    // What came out of a chunk that failed its check is not the original's: wiped, never handed on.
+    body.fill(0);
     throw new SealedFileDamaged(file, `chunk ${index + 1} of ${layout.chunks} failed its integrity check`);
   }
   return body;
