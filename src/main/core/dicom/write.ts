@@ -208,7 +208,10 @@ export async function writePieces(target: string, pieces: EncodedPiece[], source
         continue;
       }
       if (!input || !buffer) {
-        written += await writeFully(out, source.read(piece.offset, piece.length));
+        // In pieces too: the source may be a sealed original, where one read of 1 GB would be 1 GB in memory.
+        for (let at = piece.offset; at < piece.offset + piece.length; at += COPY_CHUNK) {
+          written += await writeFully(out, source.read(at, Math.min(COPY_CHUNK, piece.offset + piece.length - at)));
+        }
         continue;
       }
       let remaining = piece.length;
