@@ -102,6 +102,18 @@ describe('burned-in text in mammograms', () => {
     }
   });
 
+  it('blacks out a device rule\'s region on an image where OCR finds nothing, and only there', async () => {
+    const clean = byCase('clean');
+    const file = copyOf(clean, 'rule-');
+    const region = { x0: 0, y0: 0, x1: 400, y1: 120 };
+    const outcome = await pool.screen({ ...jobFor(clean, file), alwaysRedact: [region] });
+    expect(outcome.result).toBe('redacted');
+    const check = await run(DEBIAN_PYTHON, ['-c', OUTSIDE_UNCHANGED, clean.path, file, JSON.stringify([region])]);
+    expect(check.stdout.trim()).toBe('outside unchanged');
+    const inside = await run(DEBIAN_PYTHON, ['-c', 'import sys, pydicom; a = pydicom.dcmread(sys.argv[1]).pixel_array; print(int(a[0:120, 0:400].max()))', file]);
+    expect(inside.stdout.trim()).toBe('0');
+  });
+
   it('reads text with no network at all (the language data comes from node_modules)', async () => {
     const probe = await run('unshare', ['-n', 'true'], { allowFailure: true });
     if (probe.code !== 0) {
