@@ -116,6 +116,26 @@ export const DeidSettings = z.strictObject({
   allowEncapsulatedDocuments: z.boolean().default(false),
 });
 
+/** A rectangle in pixels of the image, x1 and y1 exclusive. */
+export const PixelRegion = z
+  .strictObject({ x0: z.number().int().min(0), y0: z.number().int().min(0), x1: z.number().int().min(1), y1: z.number().int().min(1) })
+  .refine((r) => r.x1 > r.x0 && r.y1 > r.y0, 'A region needs x1 > x0 and y1 > y0');
+
+/**
+ * Where a device always writes identifying text (CTP's idea of pixel rules by device signature, kept as data): images
+ * whose header matches every field given have these regions blacked out whatever OCR reads.
+ */
+export const DeviceRedactionRule = z.strictObject({
+  /** What the rule is for, shown in Settings and the log. */
+  name: z.string().trim().min(1).max(120),
+  manufacturer: z.string().trim().min(1).optional(),
+  model: z.string().trim().min(1).optional(),
+  sopClassUid: z.string().regex(/^[0-9.]{1,64}$/).optional(),
+  rows: z.number().int().min(1).optional(),
+  columns: z.number().int().min(1).optional(),
+  regions: z.array(PixelRegion).min(1),
+});
+
 // Burned-in text screening (issue 19): every image's pixels are read locally before it may be uploaded.
 export const ScreeningSettings = z.strictObject({
   /** Off: only Burned In Annotation (and burnedInModalities) decide, as before screening existed. */
@@ -128,6 +148,8 @@ export const ScreeningSettings = z.strictObject({
   burnedInAnnotationYes: z.enum(['hold', 'release']).default('hold'),
   /** Multi-frame objects with more frames are screened on this many, spread from first to last. */
   maxFrames: z.number().int().min(1).max(512).default(16),
+  /** Regions blacked out on every image of a device, whatever OCR finds (resources/screening/device-rules.example.json). */
+  deviceRules: z.array(DeviceRedactionRule).default([]),
 });
 
 export const SiteSettings = z.strictObject({
@@ -192,6 +214,7 @@ export type DestinationSettings = z.infer<typeof CheckedDestinationSettings>;
 export type LimitSettings = z.infer<typeof LimitSettings>;
 export type ScreeningSettings = z.infer<typeof ScreeningSettings>;
 export type QuarantineSettings = z.infer<typeof QuarantineSettings>;
+export type DeviceRedactionRule = z.infer<typeof DeviceRedactionRule>;
 export type DeidSettings = z.infer<typeof DeidSettings>;
 export type BirthDateRule = z.infer<typeof BirthDateRule>;
 export type RetentionSettings = z.infer<typeof RetentionSettings>;

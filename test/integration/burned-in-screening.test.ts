@@ -85,21 +85,53 @@ describe('burned-in text in mammograms', () => {
     expect(sha256(keptFile)).toBe(sha256(other.path));
   });
 
-  it('finds identifying text in every compressed syntax, and holds those images (they cannot be blacked out here) while clean ones pass unchanged', async () => {
+  it('blacks out identifying text in RLE images in their own syntax (decoded and encoded again), checked by dcmtk and pydicom', async () => {
+    const phi = byCase('phi');
+    const file = path.join(corpus.dir, `rle-${phi.file}`);
+    await COMPRESSIONS.rle(phi.path, file);
+    const outcome = await pool.screen(jobFor(phi, file));
+    expect(outcome.result).toBe('redacted');
+    const { stdout } = await run('dcmdump', ['+P', 'TransferSyntaxUID', file]);
+    expect(stdout).toContain('RLELossless');
+    // dcmtk decodes our RLE (an independent decoder), and only pixels inside the regions changed (pydicom decodes too).
+    const decoded = path.join(corpus.dir, `rle-decoded-${phi.file}`);
+    await run('dcmdrle', [file, decoded]);
+    const check = await run(DEBIAN_PYTHON, ['-c', OUTSIDE_UNCHANGED, phi.path, decoded, JSON.stringify(outcome.result === 'redacted' ? outcome.redactions : [])]);
+    expect(check.stdout.trim()).toBe('outside unchanged');
+    const read = compact(await independentOcr(decoded));
+    expect(identifyingWords(phi).filter((w) => read.includes(w))).toEqual([]);
+  });
+
+  it('finds identifying text in the other compressed syntaxes, and holds those images (they cannot be re-encoded here) while clean ones pass unchanged', async () => {
     const phi = byCase('phi');
     const clean = byCase('clean');
     for (const [name, compress] of Object.entries(COMPRESSIONS)) {
+      if (name === 'rle') continue;
       const phiFile = path.join(corpus.dir, `${name}-${phi.file}`);
       await compress(phi.path, phiFile);
       const outcome = await pool.screen(jobFor(phi, phiFile));
       expect(outcome.result, name).toBe('hold');
       expect(outcome.found.filter((x) => x.kind === 'identifying').length, name).toBeGreaterThanOrEqual(2);
+    }
+    for (const [name, compress] of Object.entries(COMPRESSIONS)) {
       const cleanFile = path.join(corpus.dir, `${name}-${clean.file}`);
       await compress(clean.path, cleanFile);
       const digest = sha256(cleanFile);
       expect((await pool.screen(jobFor(clean, cleanFile))).result, name).toBe('clean');
       expect(sha256(cleanFile), name).toBe(digest);
     }
+  });
+
+  it('blacks out a device rule\'s region on an image where OCR finds nothing, and only there', async () => {
+    const clean = byCase('clean');
+    const file = copyOf(clean, 'rule-');
+    const region = { x0: 0, y0: 0, x1: 400, y1: 120 };
+    const outcome = await pool.screen({ ...jobFor(clean, file), alwaysRedact: [region] });
+    expect(outcome.result).toBe('redacted');
+    const check = await run(DEBIAN_PYTHON, ['-c', OUTSIDE_UNCHANGED, clean.path, file, JSON.stringify([region])]);
+    expect(check.stdout.trim()).toBe('outside unchanged');
+    const inside = await run(DEBIAN_PYTHON, ['-c', 'import sys, pydicom; a = pydicom.dcmread(sys.argv[1]).pixel_array; print(int(a[0:120, 0:400].max()))', file]);
+    expect(inside.stdout.trim()).toBe('0');
   });
 
   it('reads text with no network at all (the language data comes from node_modules)', async () => {

@@ -12,7 +12,7 @@ import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXE
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
 import { uploadInstance, confirmDelivery, requestAbort, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
-import { identifyingValuesOf, type ScreeningPool } from './screen';
+import { identifyingValuesOf, matchingDeviceRules, regionsOf, type ScreeningPool } from './screen';
 import { isStorageFailure } from './durable';
 
 const DEID_CONCURRENCY = 2;
@@ -352,7 +352,7 @@ export class Pipeline {
         });
       }
       if (screen) {
-        const held = await this.screenPixels(job, outboxPath, parsed.dataset);
+        const held = await this.screenPixels(job, outboxPath, parsed);
         if (held) {
           await fs.promises.rm(outboxPath, { force: true });
           return this.hold(job, held, { studyRef: study.studyRef });
@@ -395,12 +395,15 @@ export class Pipeline {
    * Screens the de-identified file's pixels (they are the original's) against the original's identifying values:
    * identifying text is blacked out in the file and checked again; returns why the instance must be held, if it must.
    */
-  private async screenPixels(job: InstanceJob, outboxPath: string, original: DicomDataset): Promise<string | undefined> {
+  private async screenPixels(job: InstanceJob, outboxPath: string, original: ParsedInstance): Promise<string | undefined> {
     const settings = this.deps.settings().screening;
+    const rules = matchingDeviceRules(settings.deviceRules, original.dataset, original.syntax.littleEndian);
+    if (rules.length > 0) this.log.info(`instance ${job.id}: device rules apply`, { rules: rules.map((r) => r.name) });
     const outcome = await this.deps.screening!.screen({
       file: outboxPath,
-      identifying: identifyingValuesOf(original),
+      identifying: identifyingValuesOf(original.dataset),
       options: { otherText: settings.otherText, maxFrames: settings.maxFrames },
+      alwaysRedact: regionsOf(rules),
     });
     // Counts only: what OCR read may be a name, and the log leaves this computer.
     const lines = { identifying: outcome.found.filter((f) => f.kind === 'identifying').length, other: outcome.found.filter((f) => f.kind === 'other').length };

@@ -1,6 +1,6 @@
 import { BufferSource } from '../dicom/source';
-import { encodeInstance, parseInstanceBuffer, stringValue, tagOf, textElement, writePieces, type DicomDataset } from '../dicom';
-import { redactUncompressed } from './redact';
+import { PIXEL_DATA, encodeInstance, parseInstanceBuffer, stringValue, tagOf, textElement, writePieces, type DicomDataset } from '../dicom';
+import { RLE_LOSSLESS, redactRle, redactUncompressed } from './redact';
 import type { Box } from './raster';
 
 const T = {
@@ -35,13 +35,21 @@ function markCleaned(ds: DicomDataset): void {
 }
 
 /**
- * The redacted instance as a new Part 10 file: `boxes` blacked out on every frame, the header marked. The transfer
- * syntax stays (uncompressed only: see redactUncompressed). Built in memory, so it can be verified before it is written.
+ * The redacted instance as a new Part 10 file: `boxes` blacked out on every frame, the header marked, in its own
+ * transfer syntax (uncompressed, or RLE decoded and encoded again; other compressions are refused). Built in memory,
+ * so it can be verified before it is written.
  */
 export function redactedInstance(file: Buffer, boxes: Box[]): Buffer {
-  const bytes = Buffer.from(file);
+  let bytes = Buffer.from(file);
   const parsed = parseInstanceBuffer(bytes);
-  redactUncompressed(parsed, bytes, boxes);
+  if (parsed.syntax.uid === RLE_LOSSLESS) {
+    // The new pixel data is longer or shorter than the old: appended to the bytes the writer copies from.
+    const element = redactRle(parsed, bytes, boxes);
+    parsed.dataset.set(PIXEL_DATA, { tag: PIXEL_DATA, vr: 'OB', bulk: { offset: bytes.length, length: element.length } });
+    bytes = Buffer.concat([bytes, element]);
+  } else {
+    redactUncompressed(parsed, bytes, boxes);
+  }
   markCleaned(parsed.dataset);
   const sopClassUid = stringValue(parsed.dataset, T.SOPClassUID) ?? '';
   const sopInstanceUid = stringValue(parsed.dataset, T.SOPInstanceUID) ?? '';
