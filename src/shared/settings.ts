@@ -61,6 +61,11 @@ export const LimitSettings = z.strictObject({
   maxPduBytes: z.number().int().min(4096).max(16 * 1024 ** 2).default(256 * 1024),
   /** An association silent for this long is aborted. */
   idleTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  // Slow senders (issue 15): deadlines a sender cannot stretch by trickling bytes.
+  /** A PDU begun must arrive in full within this, however many bytes trickle in meanwhile. */
+  pduTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+  /** After its first idle timeout, an instance must average at least this rate, in bytes per second (0: no floor). */
+  minTransferBytesPerSecond: z.number().int().min(0).default(32 * 1024),
 });
 
 export const BirthDateRule = z.strictObject({

@@ -174,6 +174,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAssociations: settings.limits.maxAssociations,
             maxPduBytes: settings.limits.maxPduBytes,
             idleTimeoutMs: settings.limits.idleTimeoutSeconds * 1000,
+            pduTimeoutMs: settings.limits.pduTimeoutSeconds * 1000,
+            minTransferBytesPerSecond: settings.limits.minTransferBytesPerSecond,
             admit() {
               const stats = fs.statfsSync(spoolDir);
               const free = stats.bavail * stats.bsize;
