@@ -159,7 +159,7 @@ describe('association layer (PS3.8): context IDs as proposed, refusals that hold
       const answer = (await conn.nextPdu())?.type;
       // And again after the rejection, ignoring it.
       for (const p of cStorePdus(uid, sample.dataset, 1)) conn.send(p);
-      const afterwards = (await conn.nextPdu().catch(() => -1))?.type;
+      const afterwards = (await conn.nextPdu().catch(() => ({ type: -1 })))?.type;
       return { answer, afterwards, closed: await conn.closedWithin(5000) };
     };
     const wrongCalled = await attempt('NOT_THE_GW', 'RAW_SCU', '1.2.826.0.1.3680043.10.15.10');

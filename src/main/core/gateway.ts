@@ -13,6 +13,7 @@ import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
+import { routeLibraryOutput } from './log';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -128,6 +129,8 @@ export function spoolRefusal(limits: GatewaySettings['limits'], pendingBytes: nu
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { dataDir, logger } = options;
+  // Before any DICOM is read or written: the libraries' own output would otherwise bypass the redaction.
+  routeLibraryOutput(logger);
   // Replaced as a whole by applySettings; every service reads it through () => settings.
   let settings = options.settings;
   const spoolDir = path.join(dataDir, 'spool');
