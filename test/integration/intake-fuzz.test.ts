@@ -31,7 +31,10 @@ describe('PDU layer fuzz: mutated association and P-DATA streams never stop the 
 
   it(`survives ${EXECUTIONS} mutated inputs (seed ${SEED}), answers a good C-ECHO after each batch, and logs only typed outcomes`, async () => {
     const logFrom = gateway.output().length;
-    const report = await fuzzPdus({ port, seed: SEED, executions: EXECUTIONS, dataset: sample.dataset, syntax: sample.syntax, healthy: () => gateway.child.exitCode === null });
+    const report = await fuzzPdus({ port, seed: SEED, executions: EXECUTIONS, dataset: sample.dataset, syntax: sample.syntax, healthy: () => gateway.child.exitCode === null }).catch((error: Error) => {
+      // Whatever stopped the run, the gateway's last words say why.
+      throw new Error(`${error.message}; gateway exit ${gateway.child.exitCode}; its last output:\n${gateway.output().slice(-3000)}`);
+    });
     const unexpected = unexpectedLogLines(gateway.output().slice(logFrom));
     console.log(`PDU fuzz: seed ${report.seed}, ${report.executions} executions in ${(report.elapsedMs / 1000).toFixed(1)} s, ${report.findings.length} findings, ${unexpected.length} unexpected log lines`);
     expect(report.executions).toBe(EXECUTIONS);

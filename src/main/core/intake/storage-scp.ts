@@ -78,7 +78,7 @@ export interface IntakeHandlers {
 const spoolOutcome = new WeakMap<object, { spooled?: SpooledInstance; error?: Error; stream?: SpoolStream }>();
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
-type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean };
+type SpoolStream = Writable & { file: string; bytes: number; sopInstanceUid: string; sopClassUid: string; failure?: Error; settled?: boolean; abandoned?: boolean };
 
 /** Appends every byte of `buffers` to `fd`, going on after a short write (which a file system may make). */
 function writeAll(fd: number, buffers: Buffer[], done: (error: Error | null, written: number) => void, written = 0): void {
@@ -236,8 +236,15 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     protected override onClosed(): void {
       // A sender that vanished mid-instance: drop the partial spool file; it was never acknowledged.
       for (const stream of this.openStores) {
-        stream.destroy();
-        fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
+        if (stream.writableEnded) {
+          // Its last fragment came: the file is being synced and closed. Destroying it now would close the file
+          // number twice (once here, once when the sync ends), and the second close can hit a socket that reused
+          // the number (libuv then aborts the process). It finishes, and is dropped then (abandoned).
+          stream.abandoned = true;
+        } else {
+          stream.destroy();
+          fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
+        }
         this.settleStore(stream);
       }
     }
@@ -345,6 +352,10 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       };
       if (stream.failure) return finish({ error: stream.failure });
       const onDone = (error?: Error | null): void => {
+        if (stream.abandoned) {
+          fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
+          return finish({ error: new IntakeRefusal('sender left before the instance was answered: not kept', STORE_STATUS.outOfResources, false) });
+        }
         if (error) return finish({ error });
         void (async () => {
           const spoolPath = stream.file.replace(/\.part$/, '');
