@@ -150,6 +150,18 @@ describe('association layer (PS3.8): context IDs as proposed, refusals that hold
     expect(log).not.toMatch(/internal error|RangeError|TypeError/);
   });
 
+  it('aborts a C-STORE whose command set carries an over-long UID, and the UID never reaches the log', async () => {
+    const longUid = `1.2.826.0.1.3680043.10.15.${'4'.repeat(60)}`;
+    const conn = await RawConnection.open(port);
+    expect((await associate(conn, 'DEID_GW', sample.syntax, 'RAW_SCU')).type).toBe(A_ASSOCIATE_AC);
+    for (const p of cStorePdus(longUid, sample.dataset, 1)) conn.send(p);
+    expect((await conn.nextPdu())?.type).toBe(A_ABORT);
+    expect(await conn.closedWithin(5000)).toBe(true);
+    expect(gateway.output()).toMatch(/association aborted .*"code":"malformed-command".*longer than 64 characters/);
+    expect(gateway.output()).not.toContain('4444444444');
+    await expectAlive();
+  });
+
   it('stores nothing sent after an A-ASSOCIATE-RJ (wrong called AE, calling AE not allowed, over the limit) and closes the connection', async () => {
     const attempt = async (calledAe: string, callingAe: string, uid: string): Promise<{ answer?: number; afterwards?: number; closed: boolean }> => {
       const conn = await RawConnection.open(port);
