@@ -66,6 +66,8 @@ describe('P-DATA and command sets', () => {
     expect(readCommand(cStoreCommand('1.2.3.4'))).toEqual({ commandField: 0x0001, hasDataset: true });
     expect(codeOf(() => readCommand(cStoreCommand(`1.2.${'9'.repeat(70)}`)))).toBe('malformed-command');
     expect(codeOf(() => readCommand(echoCommand().subarray(0, 20)))).toBe('malformed-command');
+    // A C-STORE that does not name its instance (found by the fuzz: it reached the spool code as undefined).
+    expect(codeOf(() => readCommand(cStoreCommand('')))).toBe('malformed-command');
   });
 
   it('frames PDUs fed one byte at a time, and refuses a bad header as soon as its six bytes are in', () => {

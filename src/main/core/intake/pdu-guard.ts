@@ -266,6 +266,8 @@ export function readCommand(bytes: Buffer): CommandSummary {
   let at = 0;
   let commandField: number | undefined;
   let datasetType: number | undefined;
+  let affectedClass = 0;
+  let affectedInstance = 0;
   while (at < bytes.length) {
     if (at + 8 > bytes.length) throw violation('malformed-command', 'command element header cut short');
     const group = bytes.readUInt16LE(at);
@@ -282,10 +284,16 @@ export function readCommand(bytes: Buffer): CommandSummary {
       else datasetType = value.readUInt16LE(0);
     } else if (element === 0x0002 || element === 0x0003 || element === 0x1000 || element === 0x1001) {
       if (length > MAX_UID_LENGTH) throw violation('malformed-command', `UID in command element (0000,${element.toString(16).padStart(4, '0')}) is longer than 64 characters`);
+      const text = value.toString('latin1').replace(/[\0 ]+$/, '');
+      if (element === 0x0002) affectedClass = text.length;
+      if (element === 0x1000) affectedInstance = text.length;
     }
   }
   if (commandField === undefined) throw violation('malformed-command', 'command set without a command field');
   if (datasetType === undefined) throw violation('malformed-command', 'command set without a data set type');
+  // Required of a C-STORE-RQ (PS3.7 9.3.1.1) and of a C-ECHO-RQ (9.3.5.1): the instance would have no name otherwise.
+  if ((commandField === COMMAND.cStoreRq || commandField === COMMAND.cEchoRq) && affectedClass === 0) throw violation('malformed-command', 'request without its Affected SOP Class UID');
+  if (commandField === COMMAND.cStoreRq && affectedInstance === 0) throw violation('malformed-command', 'C-STORE without its Affected SOP Instance UID');
   return { commandField, hasDataset: datasetType !== NO_DATASET };
 }
 
