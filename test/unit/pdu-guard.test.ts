@@ -68,6 +68,12 @@ describe('P-DATA and command sets', () => {
     expect(codeOf(() => readCommand(echoCommand().subarray(0, 20)))).toBe('malformed-command');
     // A C-STORE that does not name its instance (found by the fuzz: it reached the spool code as undefined).
     expect(codeOf(() => readCommand(cStoreCommand('')))).toBe('malformed-command');
+    // A command field nothing answers (here a C-STORE-RSP, 0x8001): the association would otherwise wait on itself.
+    const response = Buffer.from(echoCommand());
+    const commandField = response.indexOf(Buffer.from([0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00]));
+    expect(commandField).toBeGreaterThan(0);
+    response.writeUInt16LE(0x8001, commandField + 8);
+    expect(codeOf(() => readCommand(response))).toBe('malformed-command');
   });
 
   it('frames PDUs fed one byte at a time, and refuses a bad header as soon as its six bytes are in', () => {

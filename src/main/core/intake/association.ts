@@ -288,7 +288,6 @@ export abstract class AssociationScp extends Scp {
         m.command.push(pdv.value);
         if (pdv.last) {
           const command = readCommand(Buffer.concat(m.command));
-          if (command.commandField & 0x8000) throw new ProtocolViolation('malformed-command', 'a response where a request was expected');
           m.answer = command.commandField !== COMMAND.cCancelRq;
           m.command = [];
           if (command.hasDataset) m.phase = 'dataset';

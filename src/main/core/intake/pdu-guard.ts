@@ -250,6 +250,8 @@ export function readPdvs(body: Buffer): Pdv[] {
 
 /** Command fields this SCP answers (PS3.7 E.1); a C-CANCEL is not answered, a response is not expected from a requester. */
 export const COMMAND = { cStoreRq: 0x0001, cEchoRq: 0x0030, cCancelRq: 0x0fff } as const;
+/** Request command fields dcmjs-dimse answers (C-STORE, C-GET, C-FIND, C-MOVE, C-ECHO, N-*); C-CANCEL needs no answer. */
+const ANSWERED_REQUESTS = new Set([0x0001, 0x0010, 0x0020, 0x0021, 0x0030, 0x0100, 0x0110, 0x0120, 0x0130, 0x0140, 0x0150]);
 const NO_DATASET = 0x0101;
 
 export interface CommandSummary {
@@ -290,6 +292,9 @@ export function readCommand(bytes: Buffer): CommandSummary {
     }
   }
   if (commandField === undefined) throw violation('malformed-command', 'command set without a command field');
+  // Anything else would never be answered, and the association would wait on itself forever (no idle timeout runs
+  // while an answer is owed); a response is not expected from a requester.
+  if (!ANSWERED_REQUESTS.has(commandField) && commandField !== COMMAND.cCancelRq) throw violation('malformed-command', `command field 0x${commandField.toString(16).padStart(4, '0')} is not a request this gateway answers`);
   if (datasetType === undefined) throw violation('malformed-command', 'command set without a data set type');
   // Required of a C-STORE-RQ (PS3.7 9.3.1.1) and of a C-ECHO-RQ (9.3.5.1): the instance would have no name otherwise.
   if ((commandField === COMMAND.cStoreRq || commandField === COMMAND.cEchoRq) && affectedClass === 0) throw violation('malformed-command', 'request without its Affected SOP Class UID');
