@@ -253,23 +253,23 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     protected negotiate(request: AssociateRequest, slotsFull: boolean): Negotiation {
       const called = request.calledAeTitle;
       const calling = request.callingAeTitle;
-      const refuse = (why: string, fields: Record<string, unknown>, result: number, source: number, reason: number): Negotiation => {
+      const refuse = (why: string, shown: string, fields: Record<string, unknown>, result: number, source: number, reason: number): Negotiation => {
         // Said in full because the socket stays readable for a moment: whatever the sender sends after this is dropped.
         log.warn(`association rejected: ${why}; any data sent on it is refused and the connection closed`, fields);
-        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: why });
+        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: shown });
         return { accept: false, result, source, reason };
       };
       if (called !== config.aeTitle) {
-        return refuse('called AE title does not match', { called, calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+        return refuse('called AE title does not match', `called AE title ${called} is not ${config.aeTitle}`, { called, calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
       }
       if (config.allowedCallingAeTitles.length > 0 && !config.allowedCallingAeTitles.includes(calling)) {
-        return refuse('calling AE title not allowed', { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+        return refuse('calling AE title not allowed', `calling AE title ${calling} is not allowed`, { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
       }
       if (request.applicationContext !== '1.2.840.10008.3.1.1.1') {
-        return refuse('application context not supported', { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.ApplicationContextNotSupported);
+        return refuse('application context not supported', 'application context not supported', { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.ApplicationContextNotSupported);
       }
       if (slotsFull) {
-        return refuse('too many associations at once', { calling, limit: config.maxAssociations }, RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
+        return refuse('too many associations at once', 'too many associations at once', { calling, limit: config.maxAssociations }, RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
       }
       const answers: ContextAnswer[] = request.contexts.map((context) => {
         const abstract = context.abstractSyntax;
