@@ -70,6 +70,11 @@ export const LimitSettings = z.strictObject({
   maxInMemoryValueBytes: z.number().int().min(1024 ** 2).max(1024 ** 3).default(64 * 1024 ** 2),
   /** Off: Deflated Explicit VR Little Endian is not accepted at association, so senders must offer another syntax. */
   acceptDeflatedTransferSyntax: z.boolean().default(true),
+  // Slow senders (issue 15): deadlines a sender cannot stretch by trickling bytes.
+  /** A PDU begun must arrive in full within this, however many bytes trickle in meanwhile. */
+  pduTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+  /** After its first idle timeout, an instance must average at least this rate, in bytes per second (0: no floor). */
+  minTransferBytesPerSecond: z.number().int().min(0).default(32 * 1024),
 });
 
 export const BirthDateRule = z.strictObject({

@@ -8,7 +8,9 @@ import net from 'node:net';
 
 export const IMPLICIT_LE = '1.2.840.10008.1.2';
 export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const MG_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.2';
+export const MG_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.2';
+export const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
+export const VERIFICATION = '1.2.840.10008.1.1';
 
 const pad = (s: string, n: number): Buffer => Buffer.from(s.padEnd(n, ' ').slice(0, n), 'ascii');
 const evenUid = (uid: string): Buffer => Buffer.from(uid.length % 2 ? `${uid}\0` : uid, 'ascii');
@@ -20,7 +22,7 @@ function item(type: number, body: Buffer): Buffer {
   return Buffer.concat([head, body]);
 }
 
-function pdu(type: number, body: Buffer): Buffer {
+export function pdu(type: number, body: Buffer): Buffer {
   const head = Buffer.alloc(6);
   head[0] = type;
   head.writeUInt32BE(body.length, 2);
@@ -37,6 +39,38 @@ export function associateRq(calledAe: string, callingAe: string, syntax = EXPLIC
   return pdu(0x01, Buffer.concat([fixed, pad(calledAe, 16), pad(callingAe, 16), Buffer.alloc(32), item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')), context, user]));
 }
 
+export interface ContextProposal {
+  id: number;
+  abstract: string;
+  syntaxes: string[];
+}
+
+/** An A-ASSOCIATE-RQ proposing exactly the given contexts, IDs as given (any order, any value, repeated or not). */
+export function associateRqWith(calledAe: string, callingAe: string, contexts: ContextProposal[]): Buffer {
+  const fixed = Buffer.alloc(4);
+  fixed.writeUInt16BE(1, 0);
+  const items = contexts.map((c) => item(0x20, Buffer.concat([Buffer.from([c.id & 0xff, 0, 0, 0]), item(0x30, Buffer.from(c.abstract)), ...c.syntaxes.map((ts) => item(0x40, Buffer.from(ts)))])));
+  const maxLength = Buffer.alloc(4);
+  maxLength.writeUInt32BE(16384);
+  const user = item(0x50, Buffer.concat([item(0x51, maxLength), item(0x52, Buffer.from('1.2.3.4.5.6'))]));
+  return pdu(0x01, Buffer.concat([fixed, pad(calledAe, 16), pad(callingAe, 16), Buffer.alloc(32), item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')), ...items, user]));
+}
+
+/** The presentation context answers of an A-ASSOCIATE-AC body (read here from PS3.8 9.3.3, not by the gateway's code). */
+export function acceptedContexts(body: Buffer): Array<{ id: number; result: number; syntax: string }> {
+  const out: Array<{ id: number; result: number; syntax: string }> = [];
+  for (let at = 68; at + 4 <= body.length;) {
+    const type = body[at]!;
+    const length = body.readUInt16BE(at + 2);
+    if (type === 0x21) {
+      const syntaxLength = body.readUInt16BE(at + 10);
+      out.push({ id: body[at + 4]!, result: body[at + 6]!, syntax: body.toString('ascii', at + 12, at + 12 + syntaxLength) });
+    }
+    at += 4 + length;
+  }
+  return out;
+}
+
 /** One implicit-VR-little-endian command element. */
 function element(tagGroup: number, tagElement: number, value: Buffer): Buffer {
   const head = Buffer.alloc(8);
@@ -51,7 +85,14 @@ const us = (n: number): Buffer => {
   return b;
 };
 
-function cStoreCommand(sopInstanceUid: string, sopClassUid = MG_FOR_PRESENTATION): Buffer {
+export function echoCommand(): Buffer {
+  const rest = Buffer.concat([element(0, 0x0002, evenUid(VERIFICATION)), element(0, 0x0100, us(0x0030)), element(0, 0x0110, us(1)), element(0, 0x0800, us(0x0101))]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(rest.length);
+  return Buffer.concat([element(0, 0x0000, length), rest]);
+}
+
+export function cStoreCommand(sopInstanceUid: string, sopClassUid = MG_FOR_PRESENTATION): Buffer {
   const rest = Buffer.concat([
     element(0, 0x0002, evenUid(sopClassUid)),
     element(0, 0x0100, us(0x0001)),
@@ -65,7 +106,7 @@ function cStoreCommand(sopInstanceUid: string, sopClassUid = MG_FOR_PRESENTATION
   return Buffer.concat([element(0, 0x0000, length), rest]);
 }
 
-function pData(pcid: number, command: boolean, last: boolean, data: Buffer): Buffer {
+export function pData(pcid: number, command: boolean, last: boolean, data: Buffer): Buffer {
   const head = Buffer.alloc(6);
   head.writeUInt32BE(data.length + 2, 0);
   head[4] = pcid;
@@ -139,29 +180,53 @@ export class RawConnection {
   close(): void {
     this.socket.destroy();
   }
+
+  /** Sends `bytes` one byte every `intervalMs` until they are all out or the connection closes; resolves then. */
+  async trickle(bytes: Buffer, intervalMs: number): Promise<void> {
+    for (let at = 0; at < bytes.length && !this.closed; at++) {
+      this.socket.write(bytes.subarray(at, at + 1));
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
 }
 
 /** Associates; gives the A-ASSOCIATE-AC/RJ PDU type and, for a rejection, its result/source/reason. */
-export async function associate(conn: RawConnection, calledAe: string, syntax = EXPLICIT_LE): Promise<{ type: number; result?: number; source?: number; reason?: number }> {
-  conn.send(associateRq(calledAe, 'FAULTY_SCU', syntax));
+export async function associate(conn: RawConnection, calledAe: string, syntax = EXPLICIT_LE, callingAe = 'FAULTY_SCU'): Promise<{ type: number; result?: number; source?: number; reason?: number }> {
+  conn.send(associateRq(calledAe, callingAe, syntax));
   const answer = await conn.nextPdu();
   if (!answer) throw new Error('gateway closed the connection instead of answering the association');
   if (answer.type === 0x03) return { type: 0x03, result: answer.body[1], source: answer.body[2], reason: answer.body[3] };
   return { type: answer.type };
 }
 
-/** Sends one C-STORE with `dataset` as raw bytes (whatever they are) and returns the response's status. */
-export async function cStoreRaw(conn: RawConnection, sopInstanceUid: string, dataset: Buffer): Promise<number> {
-  conn.send(pData(1, true, true, cStoreCommand(sopInstanceUid)));
-  const chunk = 8192;
+/** The P-DATA PDUs of one C-STORE: its command, then its data set in fragments of `chunk` bytes. */
+export function cStorePdus(sopInstanceUid: string, dataset: Buffer, pcid = 1, sopClassUid = MG_FOR_PRESENTATION, chunk = 8192): Buffer[] {
+  const out = [pData(pcid, true, true, cStoreCommand(sopInstanceUid, sopClassUid))];
   for (let at = 0; at < dataset.length || at === 0; at += chunk) {
-    conn.send(pData(1, false, at + chunk >= dataset.length, dataset.subarray(at, at + chunk)));
+    out.push(pData(pcid, false, at + chunk >= dataset.length, dataset.subarray(at, at + chunk)));
     if (dataset.length === 0) break;
   }
+  return out;
+}
+
+/** Sends one C-STORE with `dataset` as raw bytes (whatever they are) and returns the response's status. */
+export async function cStoreRaw(conn: RawConnection, sopInstanceUid: string, dataset: Buffer, pcid = 1, sopClassUid = MG_FOR_PRESENTATION): Promise<number> {
+  for (const p of cStorePdus(sopInstanceUid, dataset, pcid, sopClassUid)) conn.send(p);
+  return responseStatus(conn);
+}
+
+/** Sends a C-ECHO on `pcid` and returns the response's status. */
+export async function cEchoRaw(conn: RawConnection, pcid = 1): Promise<number> {
+  conn.send(pData(pcid, true, true, echoCommand()));
+  return responseStatus(conn);
+}
+
+/** The Status (0000,0900) of the next DIMSE response. */
+async function responseStatus(conn: RawConnection): Promise<number> {
   for (;;) {
     const answer = await conn.nextPdu(30_000);
-    if (!answer) throw new Error('gateway closed the connection instead of answering the C-STORE');
-    if (answer.type !== 0x04) throw new Error(`unexpected PDU 0x${answer.type.toString(16)} while waiting for C-STORE-RSP`);
+    if (!answer) throw new Error('gateway closed the connection instead of answering');
+    if (answer.type !== 0x04) throw new Error(`unexpected PDU 0x${answer.type.toString(16)} while waiting for a response`);
     // PDV: length(4) pcid(1) control(1) then the implicit LE command; find (0000,0900) Status.
     const command = answer.body.subarray(6);
     for (let at = 0; at + 8 <= command.length;) {

@@ -26,6 +26,9 @@ describe('settings: limits and destination types', () => {
       spoolCapBytes: 20 * 1024 ** 3, minFreeBytes: 2 * 1024 ** 3, maxAssociations: 8, maxPduBytes: 256 * 1024, idleTimeoutSeconds: 60,
     });
   });
+  it('fills the slow-sender deadlines with their documented defaults', () => {
+    expect(GatewaySettings.parse({}).limits).toMatchObject({ pduTimeoutSeconds: 30, minTransferBytesPerSecond: 32 * 1024 });
+  });
   it('keeps the url/username/password form valid, as an Orthanc REST destination', () => {
     expect(GatewaySettings.parse({ destination: { url: 'http://o:8042', username: 'u', password: 'p' } }).destination?.type).toBe('orthanc-rest');
   });

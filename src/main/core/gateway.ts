@@ -18,6 +18,7 @@ import { checkDestination } from './upload';
 import { createScreeningPool, type ScreeningPool } from './screen';
 
 export { spoolRefusal, waitingBytesGauge } from './intake/admission';
+import { routeLibraryOutput } from './log';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -110,6 +111,8 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { dataDir, logger } = options;
+  // Before any DICOM is read or written: the libraries' own output would otherwise bypass the redaction.
+  routeLibraryOutput(logger);
   // Replaced as a whole by applySettings; every service reads it through () => settings.
   let settings = options.settings;
   const spoolDir = path.join(dataDir, 'spool');
@@ -191,6 +194,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             contentLimits: settings.limits,
             acceptDeflated: settings.limits.acceptDeflatedTransferSyntax,
             refusalsPerMinute: settings.quarantine.refusalsPerMinute,
+            pduTimeoutMs: settings.limits.pduTimeoutSeconds * 1000,
+            minTransferBytesPerSecond: settings.limits.minTransferBytesPerSecond,
             admit() {
               const free = freeSpace.estimate();
               // A refusal is confirmed against a fresh sum: space freed in the last half second counts.

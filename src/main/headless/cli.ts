@@ -58,6 +58,10 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     return;
   }
   const logger = createLogger();
+  // The last line, not the fix (intake aborts the one association an error comes from): a stray exception is logged
+  // and the gateway keeps serving the others.
+  process.on('uncaughtException', (error) => logger.error('uncaught exception: kept serving', { error: error.message }));
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection: kept serving', { error: reason instanceof Error ? reason.message : String(reason) }));
   let settings: GatewaySettings;
   let key: { key: string; source: string };
   const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir());

@@ -7,6 +7,8 @@ import { IntakeRefusal, STORE_STATUS } from './admission';
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
 export type SpoolStream = Writable & {
+  /** The sender left after the last fragment, while the file was being synced: it is dropped once that ends. */
+  abandoned?: boolean;
   file: string;
   bytes: number;
   sopInstanceUid: string;
@@ -85,6 +87,21 @@ const SPOOL_WRITE_BYTES = 512 * 1024;
 export function durableFileStream(file: string, head: Buffer, checkSpace?: SpaceCheck): SpoolStream {
   let fd = -1;
   let closed = false;
+  // File operations in flight, and the close that waits for them: a sender that drops mid-sync must not have its
+  // file's number closed under a write or sync (the number could be reused by a socket, which libuv then aborts on).
+  let busy = 0;
+  let closeWhenIdle: (() => void) | undefined;
+  const started = (): void => {
+    busy += 1;
+  };
+  const ended = (): void => {
+    busy -= 1;
+    if (busy === 0 && closeWhenIdle) {
+      const close = closeWhenIdle;
+      closeWhenIdle = undefined;
+      close();
+    }
+  };
   let gathered: Buffer[] = [head];
   let gatheredBytes = head.length;
   const hash = crypto.createHash('sha256');
@@ -96,7 +113,9 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
     if (buffers.length === 0) return done();
     const refusal = checkSpace?.(stream.bytes, bytes);
     if (refusal) return done(new IntakeRefusal(refusal, STORE_STATUS.outOfResources, false));
+    started();
     writeAll(fd, buffers, (error, written) => {
+      ended();
       stream.bytes += written;
       if (error) return done(outOfSpace(error) ?? error);
       for (const b of buffers) hash.update(b);
@@ -128,7 +147,11 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
     final(done) {
       flush((error) => {
         if (error) return done(error);
+        started();
         fs.fsync(fd, (syncError) => {
+          ended();
+          // Destroyed meanwhile (the sender left): the destroy closed the file once the sync was done.
+          if (closed) return done(syncError ?? new Error('the spool file was abandoned'));
           closed = true;
           stream.sha256 = hash.digest('hex');
           fs.close(fd, (closeError) => {
@@ -147,7 +170,9 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
       // Runs after final() too (autoDestroy): closing the number twice could close a file someone else opened since.
       if (closed || fd < 0) return removePartial();
       closed = true;
-      fs.close(fd, removePartial);
+      const close = (): void => fs.close(fd, removePartial);
+      if (busy > 0) closeWhenIdle = close;
+      else close();
     },
   }) as SpoolStream;
   stream.file = file;

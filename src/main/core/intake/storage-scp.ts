@@ -12,13 +12,12 @@ import { durableFileStream, pauseWhileBehind, type SpaceCheck, type SpoolStream 
 import { IntakeRefusal, RefusalBudget, STORE_STATUS, asIntakeFailure, checkAdmission, type Admission } from './admission';
 
 export { STORE_STATUS } from './admission';
+import { AssociationScp, AssociationSlots, type AssociationPolicy, type Negotiation } from './association';
+import type { AssociateRequest, ContextAnswer } from './pdu-guard';
 
-const { Scp, Server, Dataset } = dimse;
+const { Server, Dataset } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
 const { Status, PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass } = dimse.constants;
-
-// dcmjs-dimse logs through loglevel at info by default; its lines could carry dataset contents.
-dimse.log.setLevel('silent');
 
 type Association = InstanceType<typeof dimse.association.Association>;
 type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
@@ -46,55 +45,21 @@ export interface IntakeConfig {
   maxAssociations?: number;
   /** Announced in the association accept and enforced: a bigger PDU aborts the association. */
   maxPduBytes?: number;
-  /** An association silent this long (with no C-STORE of it in progress) is aborted. */
+  /** Silent this long while the gateway waits on it (between PDUs, or mid-instance), an association is aborted. */
   idleTimeoutMs?: number;
   /** What one instance may cost (limits.maxInflatedBytes …); past it, 0xA700 with the reason. */
   contentLimits?: Partial<ParseLimits>;
   /** False: Deflated Explicit VR Little Endian is refused at association (limits.acceptDeflatedTransferSyntax). */
   acceptDeflated?: boolean;
+  /** A PDU begun must be complete within this; a trickle of bytes does not extend it. */
+  pduTimeoutMs?: number;
+  /** An instance slower than this on average (after its first idle timeout) is aborted. */
+  minTransferBytesPerSecond?: number;
 }
 
-const VALID_PDU_TYPES = new Set([1, 2, 3, 4, 5, 6, 7]);
-const MAX_CONTROL_PDU = 1 << 20;
-const A_ABORT = (reason: number): Buffer => Buffer.from([0x07, 0, 0, 0, 0, 4, 0, 0, 2, reason]);
+/** C-STORE refused: the SOP class is not the one of the presentation context it came on (PS3.7 C.4.2). */
+const SOP_CLASS_NOT_SUPPORTED = 0x0122;
 
-/**
- * Watches the PDU headers on a socket (independently of dcmjs-dimse, which would buffer any length it is told):
- * an unknown PDU type (garbage on the port) or a PDU larger than announced aborts the association.
- */
-function guardPdus(socket: Socket, maxPduBytes: number, onViolation: (why: string, abortReason: number) => void): void {
-  const header = Buffer.alloc(6);
-  let have = 0;
-  let remaining = 0;
-  let done = false;
-  socket.prependListener('data', (chunk: Buffer) => {
-    let at = 0;
-    while (!done && at < chunk.length) {
-      if (remaining > 0) {
-        const n = Math.min(remaining, chunk.length - at);
-        remaining -= n;
-        at += n;
-        continue;
-      }
-      const n = Math.min(6 - have, chunk.length - at);
-      chunk.copy(header, have, at, at + n);
-      have += n;
-      at += n;
-      if (have < 6) break;
-      have = 0;
-      const type = header[0]!;
-      remaining = header.readUInt32BE(2);
-      // A-ABORT reasons (PS3.8 9.3.8): 1 unrecognized PDU, 6 invalid PDU parameter value.
-      if (!VALID_PDU_TYPES.has(type)) {
-        done = true;
-        onViolation(`not a DICOM PDU (type 0x${type.toString(16)})`, 1);
-      } else if (remaining > (type === 4 ? maxPduBytes : MAX_CONTROL_PDU)) {
-        done = true;
-        onViolation(`PDU of ${remaining} bytes exceeds the limit of ${type === 4 ? maxPduBytes : MAX_CONTROL_PDU}`, 6);
-      }
-    }
-  });
-}
 
 export interface SpooledInstance {
   spoolPath: string;
@@ -128,7 +93,6 @@ export interface StorageScpServer {
 /** Starts the DIMSE listener: C-ECHO and C-STORE for every storage SOP class, spooling each instance durably. */
 export function startStorageScp(port: number, config: IntakeConfig, handlers: IntakeHandlers, logger: Logger): StorageScpServer {
   const log = logger.child('intake');
-  let associations = 0;
   if (config.maxPduBytes) dimse.Implementation.setMaxPduLength(config.maxPduBytes);
   let inFlight = 0;
   const idle: Array<() => void> = [];
@@ -145,99 +109,82 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     return checkAdmission(config.admit, callingAeTitle);
   };
 
-  class StorageScp extends Scp {
-    private association?: Association;
+  class StorageScp extends AssociationScp {
     private storesInProgress = 0;
     /** C-STOREs whose data has started and whose answer is not yet sent: cleaned up if the association drops. */
     private readonly openStores = new Set<SpoolStream>();
-    private readonly peer: string;
     private readonly socket: Socket;
 
     constructor(socket: Socket, opts: Record<string, unknown>) {
       super(socket, opts);
       // Answers are small PDUs a sender waits for before its next C-STORE: send them at once, not after Nagle's delay.
       socket.setNoDelay(true);
-      associations += 1;
-      this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
       this.socket = socket;
-      const abort = (why: string, reason: number): void => {
-        log.warn('association aborted', { peer: this.peer, reason: why });
-        if (!socket.destroyed) socket.end(A_ABORT(reason));
-        setTimeout(() => socket.destroy(), 200).unref();
-      };
-      guardPdus(socket, config.maxPduBytes ?? 16 * 1024 ** 2, abort);
-      let idle: NodeJS.Timeout | undefined;
-      const idleMs = config.idleTimeoutMs;
-      const armIdle = (): void => {
-        if (!idleMs) return;
-        clearTimeout(idle);
-        idle = setTimeout(() => {
-          if (this.storesInProgress > 0) return armIdle();
-          abort(`idle for ${Math.round(idleMs / 1000)} s`, 0);
-        }, idleMs);
-        idle.unref();
-      };
-      armIdle();
-      socket.on('data', armIdle);
-      socket.once('close', () => {
-        clearTimeout(idle);
-        associations -= 1;
-        // A sender that vanished mid-instance: drop the partial spool file; it was never acknowledged.
-        for (const stream of this.openStores) {
+    }
+
+    private get callingAeTitle(): string {
+      return (this as unknown as { association?: Association }).association?.getCallingAeTitle().trim() ?? '';
+    }
+
+    protected override onClosed(): void {
+      // A sender that vanished mid-instance: drop the partial spool file; it was never acknowledged.
+      for (const stream of this.openStores) {
+        if (stream.writableEnded) {
+          // Its last fragment came: the file is being synced and closed. Destroying it now would close the file
+          // number twice (once here, once when the sync ends), and the second close can hit a socket that reused
+          // the number (libuv then aborts the process). It finishes, and is dropped then (abandoned).
+          stream.abandoned = true;
+        } else {
           stream.destroy();
           fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
-          this.settleStore(stream);
         }
-      });
+        this.settleStore(stream);
+      }
     }
 
-    override associationRequested(association: Association): void {
-      this.association = association;
-      const called = association.getCalledAeTitle().trim();
-      const calling = association.getCallingAeTitle().trim();
+    /** The AE title checks, the association limit, then an answer for every proposed context. */
+    protected negotiate(request: AssociateRequest, slotsFull: boolean): Negotiation {
+      const called = request.calledAeTitle;
+      const calling = request.callingAeTitle;
+      const refuse = (why: string, shown: string, fields: Record<string, unknown>, result: number, source: number, reason: number): Negotiation => {
+        // Said in full because the socket stays readable for a moment: whatever the sender sends after this is dropped.
+        log.warn(`association rejected: ${why}; any data sent on it is refused and the connection closed`, fields);
+        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: shown });
+        return { accept: false, result, source, reason };
+      };
       if (called !== config.aeTitle) {
-        log.warn('association rejected: called AE title does not match', { called, calling });
-        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: `called AE title ${called} is not ${config.aeTitle}` });
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
-        return;
+        return refuse('called AE title does not match', `called AE title ${called} is not ${config.aeTitle}`, { called, calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
       }
       if (config.allowedCallingAeTitles.length > 0 && !config.allowedCallingAeTitles.includes(calling)) {
-        log.warn('association rejected: calling AE title not allowed', { calling });
-        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: `calling AE title ${calling} is not allowed` });
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
-        return;
+        return refuse('calling AE title not allowed', `calling AE title ${calling} is not allowed`, { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
       }
-      if (config.maxAssociations && associations > config.maxAssociations) {
-        log.warn('association rejected: too many associations at once', { calling, limit: config.maxAssociations });
-        handlers.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: 'too many associations at once' });
-        this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
-        return;
+      if (request.applicationContext !== '1.2.840.10008.3.1.1.1') {
+        return refuse('application context not supported', 'application context not supported', { calling }, RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.ApplicationContextNotSupported);
       }
-      for (const c of association.getPresentationContexts()) {
-        const context = association.getPresentationContext(c.id);
-        const abstract = context.getAbstractSyntaxUid();
-        if (abstract !== SopClass.Verification && !isStorageClass(abstract)) {
-          context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
-          continue;
-        }
+      if (slotsFull) {
+        return refuse('too many associations at once', 'too many associations at once', { calling, limit: config.maxAssociations }, RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.LocalLimitExceeded);
+      }
+      const answers: ContextAnswer[] = request.contexts.map((context) => {
+        const abstract = context.abstractSyntax;
+        if (abstract !== SopClass.Verification && !isStorageClass(abstract)) return { id: context.id, result: PresentationContextResult.RejectAbstractSyntaxNotSupported };
         // The sender's first proposal that we can read: compressed images pass through as they are.
-        const syntax = context.getTransferSyntaxUids().find((ts: string) => acceptsTransferSyntax(ts, config.acceptDeflated));
-        if (syntax) context.setResult(PresentationContextResult.Accept, syntax);
-        else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
-      }
+        const syntax = context.transferSyntaxes.find((ts: string) => acceptsTransferSyntax(ts, config.acceptDeflated));
+        if (syntax) return { id: context.id, result: PresentationContextResult.Accept, transferSyntax: syntax };
+        return { id: context.id, result: PresentationContextResult.RejectTransferSyntaxesNotSupported };
+      });
       log.info('association accepted', { calling });
       handlers.onAssociation?.({ callingAeTitle: calling, accepted: true });
-      this.sendAssociationAccept();
-    }
-
-    override associationReleaseRequested(): void {
-      this.sendAssociationReleaseResponse();
+      return { accept: true, answers };
     }
 
     override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseT) => void): void {
-      const response = CEchoResponse.fromRequest(request);
-      response.setStatus(Status.Success);
-      callback(response);
+      try {
+        const response = CEchoResponse.fromRequest(request);
+        response.setStatus(Status.Success);
+        callback(response);
+      } catch (error) {
+        this.abortAssociation(error as Error);
+      }
     }
 
     override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
@@ -247,7 +194,16 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       const sopClassUid = request.getAffectedSopClassUid();
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       let stream: SpoolStream;
-      const admission = admitted(this.association?.getCallingAeTitle().trim() ?? '');
+      if (context.getAbstractSyntaxUid() !== sopClassUid) {
+        // PS3.7 9.1.1: an instance travels on the context negotiated for its SOP class (and that context's syntax).
+        stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
+        stream.failure = new IntakeRefusal('SOP class differs from its presentation context', SOP_CLASS_NOT_SUPPORTED, false);
+        stream.sopClassUid = sopClassUid;
+        stream.sopInstanceUid = sopInstanceUid;
+        this.openStores.add(stream);
+        return stream;
+      }
+      const admission = admitted(this.callingAeTitle);
       if (!admission.ok) {
         // Refuse to keep what we may not be able to keep: read and drop the data, answer 0xA700 at the end.
         stream = new Writable({ write: (_c, _e, done) => done() }) as SpoolStream;
@@ -289,6 +245,10 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
       };
       if (stream.failure) return finish({ error: stream.failure });
       const onDone = (error?: Error | null): void => {
+        if (stream.abandoned) {
+          fs.promises.rm(stream.file, { force: true }).catch(() => undefined);
+          return finish({ error: new IntakeRefusal('sender left before the instance was answered: not kept', STORE_STATUS.outOfResources, false) });
+        }
         if (error) return finish({ error });
         // Once the instance is handed to onStored, its file is the job's (or onStored's to remove), not this cleanup's.
         let handedOver = false;
@@ -300,7 +260,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
             spoolPath,
             sopInstanceUid: stream.sopInstanceUid,
             sopClassUid: stream.sopClassUid,
-            callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',
+            callingAeTitle: this.callingAeTitle,
             sizeBytes: stream.bytes,
             sha256: stream.sha256,
           };
@@ -328,6 +288,14 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     }
 
     override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
+      try {
+        this.answerStore(request, callback);
+      } catch (error) {
+        this.abortAssociation(error as Error);
+      }
+    }
+
+    private answerStore(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
       const outcome = spoolOutcome.get(request.getDataset() as object);
       const response = CStoreResponse.fromRequest(request);
       if (outcome?.spooled) {
@@ -375,14 +343,23 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
     }
   }
 
-  const server = new Server(StorageScp as unknown as typeof Scp);
+  const server = new Server(StorageScp as unknown as typeof dimse.Scp);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('networkError', (e: Error) => reject(e));
   });
-  server.on('networkError', (e: Error) => log.warn('network error', { error: e.message }));
-  // dcmjs-dimse's own timers stay as a backstop; the idle limit above is the one that acts first.
-  server.listen(port, config.idleTimeoutMs ? { associationTimeout: config.idleTimeoutMs * 2, pduTimeout: config.idleTimeoutMs * 2 } : undefined);
+  // Each association logs how it ended itself (association.ts); this only repeats it for the record.
+  server.on('networkError', (e: Error) => log.debug('network error', { error: e.message }));
+  const idleTimeoutMs = config.idleTimeoutMs ?? 60_000;
+  const policy: AssociationPolicy = {
+    log,
+    slots: new AssociationSlots(config.maxAssociations ?? 8),
+    maxPduBytes: config.maxPduBytes ?? 256 * 1024,
+    idleTimeoutMs,
+    pduTimeoutMs: config.pduTimeoutMs ?? idleTimeoutMs,
+    minBytesPerSecond: config.minTransferBytesPerSecond ?? 0,
+  };
+  server.listen(port, { association: policy } as never);
 
   return {
     listening,
