@@ -11,7 +11,7 @@ import { StudyQueries } from './jobs/study-queries';
 import { Pipeline, removeOrphanFiles, finishQuarantineMoves, type PipelineDeps } from './pipeline';
 import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
-import { createDoctorAccess, type DoctorService } from './doctor';
+import { createDoctorAccess, derivedAuditKey, type AuditKeyOption, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
 
 export interface GatewayOptions {
@@ -20,6 +20,12 @@ export interface GatewayOptions {
   dataDir: string;
   /** 64 hex characters; the database is encrypted with it. Supplied by the host (keychain, env, key file). */
   databaseKey: string;
+  /**
+   * The audit log's HMAC key (64 hex), from the secret store, apart from the database key; `adoptUnkeyedEntries`
+   * when it is new. Absent (tests, embedding): a key derived from the database key, which signs but protects
+   * nothing against someone who holds the database key.
+   */
+  auditKey?: AuditKeyOption;
   logger: Logger;
   /** Tests only (a deliberately weakened profile); the hosts never set it, and no setting reaches it. */
   testHooks?: { alterOutput?: PipelineDeps['alterOutputForTest'] };
@@ -152,7 +158,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       jobs = new JobStore(db);
       const crosswalk = new Crosswalk(db, settings.site.code);
       const commits = (sync = new DeferredSync(db));
-      access = createDoctorAccess(db, () => settings, logger);
+      access = createDoctorAccess(db, () => settings, logger, options.auditKey ?? { key: derivedAuditKey(options.databaseKey) });
       // Crash recovery, in this order: finish moves to quarantine, put interrupted uploads back in the outbox, drop leftovers.
       await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
       const interrupted = jobs.recoverInterruptedUploads();
