@@ -59,4 +59,10 @@ async function startHttp(): Promise<void> {
 // In the desktop app the preload provides the client over IPC (no session needed); served over HTTP, it is the cookie.
 const bridge = (window as unknown as Record<string, GatewayBridge | undefined>)[GATEWAY_BRIDGE_GLOBAL];
 if (bridge) showApp(createBridgeGatewayApi(bridge));
-else void startHttp();
+else {
+  // A one-time address pasted into a tab already on the gateway changes only the fragment: start again from it.
+  window.addEventListener('hashchange', () => {
+    if (/^#open=/.test(window.location.hash)) window.location.reload();
+  });
+  void startHttp();
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { exited, waitFor } from './processes';
+import { exited, run, waitFor } from './processes';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,8 +15,14 @@ export interface GatewayProcess {
   databaseKey: string;
   /** Everything the process printed so far. */
   output(): string;
-  /** The screens' address with its token, as the runner printed it ("ui: open http://127.0.0.1:…/?token=…"). */
+  /** The one-time address the runner printed at start ("ui: open http://127.0.0.1:…/#open=…"): opens a session once. */
   uiUrl(): string;
+  /** The screens' origin (no secret). */
+  uiOrigin(): string;
+  /** The control token from the runner's 0600 control file, for API calls from the test (header X-Gateway-Token). */
+  controlToken(): string;
+  /** A new one-time address, as `npm run open -- --print` gets it. */
+  openAddress(): Promise<string>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | string>;
   /** SIGKILL to the runner and the node process it started (a crash: nothing gets to clean up). */
@@ -24,13 +30,18 @@ export interface GatewayProcess {
 }
 
 /** Starts the headless runner (`npm run headless`) as a separate process and waits for its ready line. */
-export async function startGateway(settings: Record<string, unknown>, options: { dataDir?: string; databaseKey?: string } = {}): Promise<GatewayProcess> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-'));
+export async function startGateway(
+  settings: Record<string, unknown>,
+  options: { dataDir?: string; databaseKey?: string; uiPort?: number } = {},
+): Promise<GatewayProcess> {
+  // A restart on the same data folder keeps its config folder (settings, audit key, control file) beside it.
+  const dir = options.dataDir ? `${options.dataDir}.config` : fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-'));
+  fs.mkdirSync(dir, { recursive: true });
   const dataDir = options.dataDir ?? path.join(dir, 'data');
   const settingsFile = path.join(dir, 'settings.json');
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   const databaseKey = options.databaseKey ?? crypto.randomBytes(32).toString('hex');
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir], {
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir, '--ui-port', String(options.uiPort ?? 0)], {
     cwd: ROOT,
     env: { ...process.env, DEID_GATEWAY_DB_KEY: databaseKey },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +65,12 @@ export async function startGateway(settings: Record<string, unknown>, options: {
       const url = /^ui: open (\S+)$/m.exec(out)?.[1];
       if (!url) throw new Error(`the gateway printed no ui address:\n${out}`);
       return url;
+    },
+    uiOrigin: () => (JSON.parse(fs.readFileSync(path.join(dir, 'ui-control.json'), 'utf8')) as { origin: string }).origin,
+    controlToken: () => (JSON.parse(fs.readFileSync(path.join(dir, 'ui-control.json'), 'utf8')) as { token: string }).token,
+    async openAddress() {
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'scripts/open.mjs'), '--settings', settingsFile, '--print']);
+      return stdout.trim();
     },
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
