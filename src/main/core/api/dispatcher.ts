@@ -301,8 +301,10 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     async testDestination({ destination }) {
       const saved = gateway.settings().destination;
       // The saved password only to the scheme, host and port it was saved for; another server is tested without it.
-      const reuse = destination.password === '' && !!saved?.password && savedPasswordApplies(saved, destination);
-      return testConnection({ ...destination, password: reuse ? saved.password : destination.password });
+      if (destination.password !== '') return testConnection(destination);
+      if (saved?.password && savedPasswordApplies(saved, destination)) return testConnection({ ...destination, password: saved.password });
+      // No password for this server: no credentials at all, not even the user name.
+      return testConnection({ ...destination, username: '', password: '' });
     },
     doctorState({ token }) {
       const doctor = gateway.doctor();
