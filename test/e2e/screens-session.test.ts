@@ -63,6 +63,14 @@ describe('the screens\' session in a browser', () => {
     expect(await page.evaluate(() => document.cookie)).toBe('');
     // The API answers the page (live status on screen).
     await page.waitForSelector('[data-testid="intake-ae"]');
+    // The page's CSP is enforced: no eval.
+    expect(await page.evaluate(() => {
+      try {
+        return typeof new Function('return 1');
+      } catch {
+        return 'blocked';
+      }
+    })).toBe('blocked');
   });
 
   it('stays in after a reload (F5)', async () => {
