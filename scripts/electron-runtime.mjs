@@ -1,3 +1,4 @@
+import { setTimeout, clearTimeout } from 'node:timers';
 // postinstall of this project: fetch the Electron runtime where it can be fetched, and carry on where it cannot.
 // Electron's own postinstall is denied in package.json "allowScripts" (npm 11 skips denied scripts), because it
 // downloads from GitHub and fails the whole `npm ci` on networks that block GitHub, as many hospital networks do.

@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { URL } from 'node:url';
+
+const { fetch } = globalThis;
 
 const USAGE = `Usage: npm run open -- [--settings FILE | --control-file FILE] [--print]
 

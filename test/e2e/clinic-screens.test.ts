@@ -163,7 +163,11 @@ describe('the clinic\'s screens in a browser', () => {
     const saved = JSON.parse(fs.readFileSync(gateway.settingsFile, 'utf8')) as { intake: { port: number }; deid: { birthDate: { day: number } }; destination: { password: string } };
     expect(saved.deid.birthDate.day).toBe(1);
     expect(saved.intake.port).toBe(dicomPort);
-    expect(saved.destination.password).toBe(orthanc.password);
+    // The password moved out of the settings file into its own 0600 file beside it.
+    expect(saved.destination.password).toBe('');
+    const passwordFile = path.join(path.dirname(gateway.settingsFile), 'destination.password');
+    expect(fs.readFileSync(passwordFile, 'utf8')).toBe(`${orthanc.password}\n`);
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
 
     await storescu(dicomPort, filesOf(2));
     await waitFor('patient 2 at Orthanc', async () => ((await orthancInstances()) >= 4 ? true : undefined), 30_000, 250);

@@ -177,4 +177,17 @@ describe('the headless destination password', () => {
     await store.save(GatewaySettings.parse({ destination: { url: 'http://127.0.0.1:8042', password: 'from-env' } }));
     expect(fs.readFileSync(settingsFile, 'utf8')).not.toContain('from-env');
   });
+
+  it('moves a password kept in an older settings file to its own 0600 file at the first save, even unchanged', async () => {
+    const settingsFile = path.join(dir, 'old-settings.json');
+    const passwordFile = path.join(dir, 'old-destination.password');
+    const settings = GatewaySettings.parse({ destination: { url: 'http://127.0.0.1:8042', password: 'kept-in-settings' } });
+    fs.writeFileSync(settingsFile, JSON.stringify(settings), { mode: 0o600 });
+    const place = loadDestinationPassword(passwordFile, settingsFile, 'kept-in-settings', {});
+    await settingsFileStore(settingsFile, { file: place.file, password: place.password }).save(settings);
+    expect(fs.readFileSync(settingsFile, 'utf8')).not.toContain('kept-in-settings');
+    expect(fs.readFileSync(passwordFile, 'utf8')).toBe('kept-in-settings\n');
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
+    expect(loadDestinationPassword(passwordFile, settingsFile, '', {}).password).toBe('kept-in-settings');
+  });
 });

@@ -39,7 +39,9 @@ export async function startGateway(
   fs.mkdirSync(dir, { recursive: true });
   const dataDir = options.dataDir ?? path.join(dir, 'data');
   const settingsFile = path.join(dir, 'settings.json');
-  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  // 0600: the runner refuses a settings file others may read while it holds the destination password.
+  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2), { mode: 0o600 });
+  fs.chmodSync(settingsFile, 0o600);
   const databaseKey = options.databaseKey ?? crypto.randomBytes(32).toString('hex');
   const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/cli.ts'), '--settings', settingsFile, '--data-dir', dataDir, '--ui-port', String(options.uiPort ?? 0)], {
     cwd: ROOT,

@@ -51,7 +51,9 @@ export function settingsFileStore(file: string | undefined, passwordPlace?: Pass
       const parsed = GatewaySettings.safeParse(settings);
       if (!parsed.success) throw new Error(`settings not valid: ${describeSettingsProblems(parsed.error).join('; ')}`);
       const password = parsed.data.destination?.password ?? '';
-      if (password !== place.password) {
+      // A change, or a password still kept in the settings file (older installs): it moves to its own file now.
+      const moving = password !== '' && place.file !== undefined && !fs.existsSync(place.file);
+      if (password !== place.password || moving) {
         if (!place.file) throw new Error('the destination password comes from the environment variable DEID_GATEWAY_DESTINATION_PASSWORD: change it there');
         if (password) await writeFileAtomic(place.file, `${password}\n`);
         else await fs.promises.rm(place.file, { force: true });
