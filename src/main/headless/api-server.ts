@@ -36,8 +36,11 @@ export interface ApiServerOptions {
   token?: string;
 }
 
-/** The cookie the browser holds for its session; HttpOnly, so the page's scripts never see it. */
-export const SESSION_COOKIE = 'deid_gateway_session';
+/**
+ * The cookie the browser holds for its session; HttpOnly, so the page's scripts never see it. Cookies are not kept
+ * apart by port, so the name carries it: two gateways on one computer do not overwrite each other's session.
+ */
+export const sessionCookieName = (port: number): string => `deid_gateway_session_${port}`;
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
@@ -142,7 +145,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       // The control token only ever in a header: a URL lands in history, logs and `ps`.
       const header = req.headers['x-gateway-token'];
       const byToken = sameToken(Array.isArray(header) ? header[0] : header, token);
-      const sessionId = cookieOf(req, SESSION_COOKIE);
+      const sessionId = cookieOf(req, sessionCookieName(port));
       // A POST riding on the cookie must come from our own page (another local port is "same site" for cookies).
       const ownPage = req.method === 'GET' || (origin !== undefined && allowedHosts().has(origin.replace(/^http:\/\//, '')));
       const bySession = ownPage && sessions.touch(sessionId);
@@ -167,14 +170,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         }
         log.info('screens session opened');
         return send(res, 200, JSON.stringify({ ok: true, value: { signedIn: true } }), 'application/json; charset=utf-8', {
-          'Set-Cookie': `${SESSION_COOKIE}=${outcome.sessionId}; HttpOnly; SameSite=Strict; Path=/`,
+          'Set-Cookie': `${sessionCookieName(port)}=${outcome.sessionId}; HttpOnly; SameSite=Strict; Path=/`,
         });
       }
       if (req.method === 'POST' && url.pathname === '/session/end') {
         if (!ownPage) return send(res, 403, 'Forbidden origin', 'text/plain; charset=utf-8');
         sessions.end(sessionId);
         return send(res, 200, JSON.stringify({ ok: true, value: { signedIn: false } }), 'application/json; charset=utf-8', {
-          'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+          'Set-Cookie': `${sessionCookieName(port)}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
         });
       }
       // `npm run open`: the control token (from its 0600 file) buys a new one-time address.
