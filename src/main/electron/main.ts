@@ -6,7 +6,7 @@ import Store from 'electron-store';
 import { createGateway, type Gateway } from '../core/gateway';
 import { createDispatcher, type ApiDispatcher } from '../core/api';
 import { createLogger } from '../core/log';
-import { KeychainSecrets, databaseKeyFromEnvironment } from './secrets';
+import { KeychainSecrets, databaseKeyFromEnvironment, desktopAuditKey } from './secrets';
 import { DesktopSettings } from './settings-store';
 import { startOrReport } from './start-failure';
 import { WEB_PREFERENCES, hardenContents, hardenSession } from './security';
@@ -116,11 +116,15 @@ async function startCore(): Promise<void> {
   intakePort = settings.intake.port;
   // IT may supply the key as the headless runner takes it (a managed machine without a keychain).
   const databaseKey = databaseKeyFromEnvironment(process.env) ?? secrets.databaseKey();
-  const auditKey = secrets.auditKey();
+  const auditKey = desktopAuditKey(secrets, process.env);
+  log.info(`audit key from ${auditKey.source}`);
   fs.mkdirSync(dataDir(), { recursive: true, mode: 0o700 });
-  const starting = createGateway({ settings, dataDir: dataDir(), databaseKey, auditKey: { key: auditKey.key, adoptUnkeyedEntries: auditKey.isNew }, logger });
+  const starting = createGateway({
+    settings, dataDir: dataDir(), databaseKey, logger,
+    auditKey: auditKey.key === undefined ? undefined : { key: auditKey.key, adoptUnkeyedEntries: auditKey.isNew },
+  });
   await starting.start();
-  secrets.commitAuditKey();
+  auditKey.commit();
   gateway = starting;
   dispatcher = createDispatcher({
     gateway,

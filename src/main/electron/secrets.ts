@@ -105,3 +105,32 @@ export function databaseKeyFromEnvironment(env: Record<string, string | undefine
   if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new SecretStorageUnavailable('DEID_GATEWAY_DB_KEY must be 64 hex characters (a 256-bit key)');
   return value.toLowerCase();
 }
+
+/** The desktop's audit key, and what to do once the log is signed with it. */
+export interface DesktopAuditKey {
+  /** Undefined: the core derives one from the database key (signs, but guards nothing against that key's holder). */
+  key?: string;
+  isNew: boolean;
+  source: string;
+  commit(): void;
+}
+
+/**
+ * DEID_GATEWAY_AUDIT_KEY where IT supplies it, else the keychain (a new key kept pending until committed). Where
+ * IT supplies the database key because there is no keychain, and no audit key with it, the start goes on with a
+ * key derived from the database key (said in the log) rather than refusing a setup that worked before.
+ */
+export function desktopAuditKey(secrets: KeychainSecrets, env: Record<string, string | undefined>): DesktopAuditKey {
+  const fromEnv = env.DEID_GATEWAY_AUDIT_KEY?.trim();
+  if (fromEnv) {
+    if (!/^[0-9a-fA-F]{64}$/.test(fromEnv)) throw new SecretStorageUnavailable('DEID_GATEWAY_AUDIT_KEY must be 64 hex characters (a 256-bit key)');
+    return { key: fromEnv.toLowerCase(), isNew: false, source: 'environment variable DEID_GATEWAY_AUDIT_KEY', commit: () => undefined };
+  }
+  try {
+    const { key, isNew } = secrets.auditKey();
+    return { key, isNew, source: 'keychain', commit: () => secrets.commitAuditKey() };
+  } catch (error) {
+    if (!(error instanceof SecretStorageUnavailable) || !databaseKeyFromEnvironment(env)) throw error;
+    return { isNew: false, source: 'derived from DEID_GATEWAY_DB_KEY (no keychain; set DEID_GATEWAY_AUDIT_KEY to keep the audit key apart)', commit: () => undefined };
+  }
+}

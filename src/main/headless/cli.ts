@@ -110,12 +110,17 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       ui = await startApiServer({ dispatcher, staticDir: RENDERER_DIR, logger, port: 0 });
       logger.warn(`ui port ${uiPort} is in use: the screens are on port ${ui.port} this time (bookmarks of port ${uiPort} will not reach them)`);
     }
-    // For `npm run open`: the running gateway's address and control token, readable by this user only.
-    writeControlFile(controlFile, { origin: ui.origin, token: ui.token, pid: process.pid });
   } catch (error) {
     console.error(`The screens could not start: ${(error as Error).message}`);
     await gateway.stop();
     process.exit(1);
+  }
+  // For `npm run open`: the running gateway's address and control token, readable by this user only. A config
+  // folder the service may not write (settings under /etc) only costs `npm run open`; the printed address still works.
+  try {
+    writeControlFile(controlFile, { origin: ui.origin, token: ui.token, pid: process.pid });
+  } catch (error) {
+    logger.warn(`cannot write ${controlFile} (${(error as Error).message}): "npm run open" will not find this gateway`);
   }
   // A one-time address: useless once opened and after ONE_TIME_TTL_MS, so a copy in a log or `ps` opens nothing.
   if (values['url-file']) {
