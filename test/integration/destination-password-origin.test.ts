@@ -118,7 +118,9 @@ describe('the saved destination password is bound to its server', () => {
     const result = await call('saveSettings', { settings: { ...settings, destination: { ...settings.destination!, url: otherHost.url, password: '' } }, clearDestinationPassword: true });
     expect(result.ok).toBe(true);
     expect(gateway.settings().destination).toMatchObject({ url: otherHost.url, password: '' });
-    expect(fs.existsSync(path.join(dir, 'destination.password'))).toBe(false);
+    expect(fs.readFileSync(settingsFile, 'utf8')).not.toMatch(/"password": "[^"]/);
+    // The earlier test's password file beside it is untouched (this store has none of its own).
+    expect(fs.readFileSync(path.join(dir, 'destination.password'), 'utf8')).toBe('from-file\n');
     const { destination } = await destinationWith(otherHost.url);
     await call('testDestination', { destination });
     expect(otherHost.authorizations.length).toBeGreaterThan(0);
@@ -176,6 +178,12 @@ describe('the headless destination password', () => {
     await expect(store.save(settings)).rejects.toThrow(/DEID_GATEWAY_DESTINATION_PASSWORD/);
     await store.save(GatewaySettings.parse({ destination: { url: 'http://127.0.0.1:8042', password: 'from-env' } }));
     expect(fs.readFileSync(settingsFile, 'utf8')).not.toContain('from-env');
+    // An empty field leaves the environment's password in force (no error, nothing written anywhere).
+    await store.save(GatewaySettings.parse({ destination: { url: 'http://127.0.0.1:8043', password: '' } }));
+    expect(fs.readFileSync(settingsFile, 'utf8')).toContain('8043');
+    expect(fs.readFileSync(settingsFile, 'utf8')).not.toMatch(/"password": "[^"]/);
+    // The earlier test's password file beside it is untouched (this store has none of its own).
+    expect(fs.readFileSync(path.join(dir, 'destination.password'), 'utf8')).toBe('from-file\n');
   });
 
   it('moves a password kept in an older settings file to its own 0600 file at the first save, even unchanged', async () => {

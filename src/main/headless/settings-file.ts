@@ -54,6 +54,8 @@ export function settingsFileStore(file: string | undefined, passwordPlace?: Pass
       // A change, or a password still kept in the settings file (older installs): it moves to its own file now.
       const moving = password !== '' && place.file !== undefined && !fs.existsSync(place.file);
       if (password !== place.password || moving) {
+        // An empty field with the environment's password in force is not a change: the next start takes it from there again.
+        if (!place.file && password === '') return writeFileAtomic(file, `${JSON.stringify(parsed.data, null, 2)}\n`);
         if (!place.file) throw new Error('the destination password comes from the environment variable DEID_GATEWAY_DESTINATION_PASSWORD: change it there');
         if (password) await writeFileAtomic(place.file, `${password}\n`);
         else await fs.promises.rm(place.file, { force: true });
