@@ -6,6 +6,7 @@ import { ResendScreen } from './screens/Resend';
 import { ReviewScreen } from './screens/Review';
 import { SettingsScreen } from './screens/Settings';
 import { CrosswalkScreen } from './screens/Crosswalk';
+import type { SignedOutReason } from './api-client';
 
 const SCREENS = [
   { path: 'status', label: 'Status', key: '1' },
@@ -78,5 +79,32 @@ export function App({ connection }: { connection: Connection }) {
       </nav>
       <main id="content" tabIndex={-1}>{content}</main>
     </div>
+  );
+}
+
+/**
+ * The page without a session (no cookie yet, a refused or spent one-time address, or a gateway that restarted):
+ * says how to get in, rather than a raw error. Nothing here needs the API.
+ */
+export function SignedOut({ reason }: { reason: SignedOutReason }) {
+  useEffect(() => {
+    document.querySelector<HTMLElement>('main h1')?.focus();
+  }, []);
+  const why = reason.kind === 'ended'
+    ? 'The gateway was restarted (or this session ended), so this page is no longer signed in.'
+    : reason.kind === 'refused'
+      ? reason.message
+      : 'This browser has no session with the gateway.';
+  return (
+    <main id="content" className="signed-out" data-testid="signed-out">
+      <div className="card narrow">
+        <h1 tabIndex={-1}>Open the gateway from its shortcut</h1>
+        <p>{why}</p>
+        <p>
+          To open the screens, use the gateway's shortcut, or run <code>npm run open</code> on this computer (in the gateway's folder).
+          It opens a new address that works once; after that, reloading this page keeps you signed in.
+        </p>
+      </div>
+    </main>
   );
 }

@@ -2,19 +2,47 @@ import {
   ApiCallError, EVENT_NAMES, METHOD_NAMES, type ApiEvents, type ApiResult, type EventName, type GatewayApi, type MethodName,
 } from '../shared/api';
 
+/** Why the page has no session: never had one, its one-time address was refused, or the gateway restarted. */
+export type SignedOutReason = { kind: 'none' } | { kind: 'refused'; message: string } | { kind: 'ended' };
+
+/** Asks the headless runner whether this browser has a session (its HttpOnly cookie, which the page cannot read). */
+export async function hasSession(): Promise<boolean> {
+  const response = await fetch('/session', { credentials: 'same-origin' });
+  const result = (await response.json()) as ApiResult<{ signedIn: boolean }>;
+  return result.ok && result.value.signedIn;
+}
+
+/** Exchanges a one-time code (from the address's #open=…) for the session cookie; the code is spent either way. */
+export async function openSession(code: string): Promise<{ ok: true } | { ok: false; message: string }> {
+  const response = await fetch('/session', {
+    method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code }),
+  });
+  const result = (await response.json()) as ApiResult<unknown>;
+  return result.ok ? { ok: true } : { ok: false, message: result.error.message };
+}
+
 /**
- * The GatewayApi over the headless runner's HTTP API: one POST per call with the token in a header, and one
- * EventSource for the events (the token in its URL, as EventSource cannot send headers).
+ * The GatewayApi over the headless runner's HTTP API: one POST per call and one EventSource for the events,
+ * both carried by the session cookie (no secret in any URL). `onSignedOut` is told when the gateway no longer
+ * knows the session (a restart), so the page can say how to get back in instead of showing errors.
  */
-export function createHttpGatewayApi(token: string, onConnection?: (connected: boolean) => void): GatewayApi {
+export function createHttpGatewayApi(onConnection?: (connected: boolean) => void, onSignedOut?: () => void): GatewayApi {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   let source: EventSource | undefined;
 
   const connect = (): void => {
     if (source) return;
-    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+    source = new EventSource('/api/events');
     source.onopen = () => onConnection?.(true);
-    source.onerror = () => onConnection?.(false);
+    source.onerror = () => {
+      onConnection?.(false);
+      // EventSource gives up for good on a 401, and retries on its own otherwise: ask which it was.
+      void hasSession().then((signedIn) => {
+        if (signedIn) return;
+        source?.close();
+        onSignedOut?.();
+      }, () => undefined);
+    };
     for (const name of EVENT_NAMES) {
       source.addEventListener(name, (e) => {
         const payload: unknown = JSON.parse((e as MessageEvent<string>).data);
@@ -28,12 +56,14 @@ export function createHttpGatewayApi(token: string, onConnection?: (connected: b
     try {
       response = await fetch(`/api/${method}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': token },
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(input ?? {}),
       });
     } catch {
-      throw new ApiCallError({ code: 'unavailable', message: 'The gateway does not answer: check that it is running, then reload this page' });
+      throw new ApiCallError({ code: 'unavailable', message: 'The gateway does not answer: check that it is running' });
     }
+    if (response.status === 401) onSignedOut?.();
     let result: ApiResult<unknown>;
     try {
       result = (await response.json()) as ApiResult<unknown>;

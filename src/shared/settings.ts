@@ -21,7 +21,9 @@ export const DestinationSettings = z.strictObject({
   url: z
     .string()
     .url('Destination URL must be a full URL such as https://research.example.org:8042')
-    .refine((u) => /^https?:\/\//.test(u), 'Destination URL must start with http:// or https://'),
+    .refine((u) => /^https?:\/\//.test(u), 'Destination URL must start with http:// or https://')
+    // A password in the URL would be logged and shown on Status, and sent wherever the URL is changed to.
+    .refine((u) => !/^https?:\/\/[^/?#]*@/.test(u), 'Destination URL must not contain a user name or password (https://user:pass@host): put them in the user and password fields'),
   username: z.string().default(''),
   password: z.string().default(''),
   /** Parallel uploads; Orthanc ingests faster with a few in flight. */
@@ -190,6 +192,12 @@ export const QuarantineSettings = z.strictObject({
   refusalsPerMinute: z.number().int().min(1).max(10_000).default(20),
 });
 
+// Sessions and secrets (privacy): the screens' fixed address, so a bookmark keeps working across restarts.
+export const UiSettings = z.strictObject({
+  /** The screens on http://127.0.0.1:PORT; if it is taken, the runner says so and uses a free port. */
+  port: z.number().int().min(1).max(65535).default(11180),
+});
+
 export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
@@ -212,6 +220,7 @@ export const GatewaySettings = z.strictObject({
   limits: LimitSettings.prefault({}),
   screening: ScreeningSettings.prefault({}),
   quarantine: QuarantineSettings.prefault({}),
+  ui: UiSettings.default({ port: 11180 }),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;

@@ -83,13 +83,17 @@ describe('the clinic\'s screens in a browser', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('refuses a request without the right token, and takes the token out of the address bar', async () => {
-    const base = new URL(gateway.uiUrl()).origin;
+  it('refuses an API request without a session or the control token, never takes the token from a URL, and takes the one-time code out of the address bar', async () => {
+    const base = gateway.uiOrigin();
     expect((await fetch(`${base}/api/getStatus`, { method: 'POST', body: '{}' })).status).toBe(401);
     expect((await fetch(`${base}/api/getStatus`, { method: 'POST', body: '{}', headers: { 'X-Gateway-Token': 'guessed' } })).status).toBe(401);
-    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${base}/api/getStatus?token=${gateway.controlToken()}`, { method: 'POST', body: '{}' })).status).toBe(401);
+    // The page itself is served without a session (it then says how to get in).
+    expect((await fetch(`${base}/`)).status).toBe(200);
     expect((await fetch(`${base}/api/events`)).status).toBe(401);
-    expect(page.url()).not.toContain('token=');
+    expect((await fetch(`${base}/api/events?token=${gateway.controlToken()}`)).status).toBe(401);
+    await page.waitForSelector('nav');
+    expect(page.url()).not.toContain('open=');
   });
 
   it('shows a study sent with storescu arriving and completing on Status, live', async () => {
@@ -160,7 +164,11 @@ describe('the clinic\'s screens in a browser', () => {
     const saved = JSON.parse(fs.readFileSync(gateway.settingsFile, 'utf8')) as { intake: { port: number }; deid: { birthDate: { day: number } }; destination: { password: string } };
     expect(saved.deid.birthDate.day).toBe(1);
     expect(saved.intake.port).toBe(dicomPort);
-    expect(saved.destination.password).toBe(orthanc.password);
+    // The password moved out of the settings file into its own 0600 file beside it.
+    expect(saved.destination.password).toBe('');
+    const passwordFile = path.join(path.dirname(gateway.settingsFile), 'destination.password');
+    expect(fs.readFileSync(passwordFile, 'utf8')).toBe(`${orthanc.password}\n`);
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
 
     await storescu(dicomPort, filesOf(2));
     await waitFor('patient 2 at Orthanc', async () => ((await orthancInstances()) >= 4 ? true : undefined), 30_000, 250);
@@ -318,8 +326,7 @@ describe('the clinic\'s screens in a browser', () => {
     await expect.poll(() => page.textContent('[data-testid="export-error"]')).toMatch(/not the same/);
     await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
     // Listen to the same event stream the page gets, to see the export's progress events.
-    const ui = new URL(gateway.uiUrl());
-    const stream = await fetch(`${ui.origin}/api/events?token=${ui.searchParams.get('token')}`);
+    const stream = await fetch(`${gateway.uiOrigin()}/api/events`, { headers: { 'X-Gateway-Token': gateway.controlToken() } });
     const reader = stream.body!.getReader();
     let sse = '';
     void (async () => {

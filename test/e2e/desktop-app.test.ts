@@ -60,6 +60,15 @@ describe.skipIf(!runtime.binary)(title, () => {
     expect(await page.evaluate(() => typeof (globalThis as { gatewayBridge?: unknown }).gatewayBridge)).toBe('object');
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
+    // The page from file:// carries its CSP as a <meta> (no header reaches it there), and it is enforced.
+    expect(await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'))).toContain("script-src 'self'");
+    // An inline script added to the page does not run (script-src 'self').
+    expect(await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineRan = true';
+      document.head.appendChild(script);
+      return (window as unknown as { inlineRan?: boolean }).inlineRan === true ? 'ran' : 'blocked';
+    })).toBe('blocked');
     // Navigation away from the app is blocked.
     await page.evaluate(() => void (globalThis.location.href = 'https://example.org/'));
     await new Promise((r) => setTimeout(r, 500));

@@ -85,7 +85,7 @@ describe('the screens\' API dispatcher', () => {
     expect(locked.message).toMatch(/unlock with the doctor password/);
   });
 
-  it('never sends the destination password back; an empty password field keeps the saved one', async () => {
+  it('never sends the destination password back; an empty password field keeps the saved one, kept apart from the settings file', async () => {
     const view = await valueOf<SettingsView>('getSettings', {});
     expect(view.settings.destination?.password).toBe('');
     expect(view.destinationPasswordSet).toBe(true);
@@ -93,7 +93,12 @@ describe('the screens\' API dispatcher', () => {
     const saved = await valueOf<SaveSettingsResult>('saveSettings', { settings: { ...view.settings, deid: { ...view.settings.deid, birthDate: { keep: 'month', day: 1, month: 7 } } } });
     expect(JSON.stringify(saved)).not.toContain('saved-secret');
     const onDisk = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as GatewaySettings;
-    expect(onDisk.destination?.password).toBe('saved-secret');
+    // The password goes to its own 0600 file beside the settings, never into settings.json.
+    expect(onDisk.destination?.password).toBe('');
+    expect(fs.readFileSync(settingsFile, 'utf8')).not.toContain('saved-secret');
+    const passwordFile = path.join(dir, 'destination.password');
+    expect(fs.readFileSync(passwordFile, 'utf8')).toBe('saved-secret\n');
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
     expect(onDisk.deid.birthDate.day).toBe(1);
     expect(gateway.settings().deid.birthDate.day).toBe(1);
   });

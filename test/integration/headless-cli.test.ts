@@ -65,6 +65,6 @@ describe('headless runner command line', () => {
     expect(fs.readFileSync(keyFile, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(fs.readdirSync(path.join(dir, 'data'))).not.toContain('database.key');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Gateway could not start.*is in use: choose another intake\.port/);
+    expect(r.stderr).toMatch(new RegExp(`Gateway could not start: .*\\(port ${port} is in use, often by another DICOM program: stop it, or choose another intake\\.port in Settings\\)`));
   });
 });

@@ -15,6 +15,7 @@ interface BuilderConfig {
   npmRebuild: boolean;
   asarUnpack: string[];
   files: unknown;
+  electronFuses?: Record<string, boolean>;
 }
 
 // electron-builder's own loader and schema check (what `electron-builder` runs before it builds anything).
@@ -55,5 +56,20 @@ describe('packaging config (electron-builder.yml)', () => {
     const files = JSON.stringify(config.files);
     expect(files).toContain('dist/**');
     expect(files).toContain('resources/tray');
+  });
+
+  it('flips the Electron fuses that would let someone run other code with the app\'s rights', async () => {
+    const config = await getConfig(ROOT, path.join(ROOT, 'electron-builder.yml'), null);
+    // The loaded config, as electron-builder hands it to @electron/fuses after packing.
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      loadBrowserProcessSpecificV8Snapshot: false,
+      grantFileProtocolExtraPrivileges: true,
+    });
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Conf from 'conf';
 import { describe, expect, it } from 'vitest';
-import { KeychainSecrets, SecretStorageUnavailable, type SecretCipher, type KeyValueStore } from '../../src/main/electron/secrets';
+import { KeychainSecrets, SecretStorageUnavailable, desktopAuditKey, type SecretCipher, type KeyValueStore } from '../../src/main/electron/secrets';
 import { DesktopSettings, DesktopSettingsInvalid } from '../../src/main/electron/settings-store';
 
 /** Stands in for safeStorage (the OS keychain is Electron's): reversible, but never the plain text. */
@@ -62,5 +62,28 @@ describe('desktop settings in electron-store, with secrets through the keychain'
     const { store } = realStore();
     expect(() => new KeychainSecrets(store, fakeKeychain({ isEncryptionAvailable: () => false })).databaseKey()).toThrow(SecretStorageUnavailable);
     expect(() => new KeychainSecrets(store, fakeKeychain({ getSelectedStorageBackend: () => 'basic_text' })).databaseKey()).toThrow(/No keyring/);
+  });
+  it('keeps the audit key in the keychain apart from the database key, pending until the log is signed with it', () => {
+    const { store, file } = realStore();
+    const secrets = new KeychainSecrets(store, fakeKeychain());
+    const first = desktopAuditKey(secrets, {});
+    expect(first).toMatchObject({ isNew: true, source: 'keychain' });
+    expect(first.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.key).not.toBe(secrets.databaseKey());
+    // A crash before commit: the same key, still new.
+    expect(desktopAuditKey(secrets, {})).toMatchObject({ key: first.key, isNew: true });
+    first.commit();
+    expect(desktopAuditKey(new KeychainSecrets(store, fakeKeychain()), {})).toMatchObject({ key: first.key, isNew: false });
+    expect(fs.readFileSync(file, 'utf8')).not.toContain(first.key!);
+  });
+  it('takes DEID_GATEWAY_AUDIT_KEY, and without a keychain but with DEID_GATEWAY_DB_KEY falls back to the derived key instead of refusing', () => {
+    const { store } = realStore();
+    const noKeyring = new KeychainSecrets(store, fakeKeychain({ getSelectedStorageBackend: () => 'basic_text' }));
+    expect(desktopAuditKey(noKeyring, { DEID_GATEWAY_AUDIT_KEY: 'CD'.repeat(32) })).toMatchObject({ key: 'cd'.repeat(32), isNew: false });
+    expect(() => desktopAuditKey(noKeyring, { DEID_GATEWAY_AUDIT_KEY: 'cd' })).toThrow(/64 hex characters/);
+    const fallback = desktopAuditKey(noKeyring, { DEID_GATEWAY_DB_KEY: 'ab'.repeat(32) });
+    expect(fallback.key).toBeUndefined();
+    expect(fallback.source).toMatch(/derived from DEID_GATEWAY_DB_KEY/);
+    expect(() => desktopAuditKey(noKeyring, {})).toThrow(/No keyring/);
   });
 });

@@ -66,7 +66,7 @@ describe('window security', () => {
   const appUrl = 'file:///opt/gateway/resources/app.asar/dist/renderer/index.html';
   it('turns on isolation and the sandbox and keeps Node out of the page', () => {
     expect(WEB_PREFERENCES).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false });
-    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
     expect(CONTENT_SECURITY_POLICY).toContain("object-src 'none'");
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval|\*/);
   });

@@ -13,7 +13,7 @@ import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import { FreeSpace, spoolRefusal, waitingBytesGauge } from './intake/admission';
 import { isStorageFailure } from './durable';
 import type { AuditLog } from './audit';
-import { createDoctorAccess, type DoctorService } from './doctor';
+import { createDoctorAccess, derivedAuditKey, type AuditKeyOption, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
 import { createScreeningPool, type ScreeningPool } from './screen';
 
@@ -26,6 +26,12 @@ export interface GatewayOptions {
   dataDir: string;
   /** 64 hex characters; the database is encrypted with it. Supplied by the host (keychain, env, key file). */
   databaseKey: string;
+  /**
+   * The audit log's HMAC key (64 hex), from the secret store, apart from the database key; `adoptUnkeyedEntries`
+   * when it is new. Absent (tests, embedding): a key derived from the database key, which signs but protects
+   * nothing against someone who holds the database key.
+   */
+  auditKey?: AuditKeyOption;
   logger: Logger;
   /** Tests only (a deliberately weakened profile); the hosts never set it, and no setting reaches it. */
   testHooks?: { alterOutput?: PipelineDeps['alterOutputForTest'] };
@@ -160,7 +166,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await freeSpace.refresh();
       const crosswalk = new Crosswalk(db, settings.site.code);
       const commits = (sync = new DeferredSync(db));
-      access = createDoctorAccess(db, () => settings, logger);
+      access = createDoctorAccess(db, () => settings, logger, options.auditKey ?? { key: derivedAuditKey(options.databaseKey) });
       // Its threads start with the first image to screen, so a gateway that only receives starts no OCR.
       screening = createScreeningPool();
       pipeline = new Pipeline({

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, safeStorage, session, shell, ipcMain } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, dialog, nativeImage, safeStorage, session, shell, ipcMain } from 'electron';
 import Store from 'electron-store';
 import { createGateway, type Gateway } from '../core/gateway';
 import { createDispatcher, type ApiDispatcher } from '../core/api';
 import { createLogger } from '../core/log';
-import { KeychainSecrets, SecretStorageUnavailable } from './secrets';
-import { DesktopSettings, DesktopSettingsInvalid } from './settings-store';
+import { KeychainSecrets, databaseKeyFromEnvironment, desktopAuditKey } from './secrets';
+import { DesktopSettings } from './settings-store';
+import { startOrReport } from './start-failure';
 import { WEB_PREFERENCES, hardenContents, hardenSession } from './security';
 import { trayStatus, RECEIVING_WINDOW_MS, type TrayState } from './tray-state';
 import { NoticePlanner } from './notifications';
@@ -36,13 +37,6 @@ let gateway: Gateway | undefined;
 let dispatcher: ApiDispatcher | undefined;
 let lastReceivedAt: number | undefined;
 let trayRefresh: ReturnType<typeof setTimeout> | undefined;
-
-function fatal(title: string, message: string): never {
-  log.error(`${title}: ${message}`);
-  new Notification({ title, body: message }).show();
-  app.exit(1);
-  throw new Error(message);
-}
 
 function openWindow(): void {
   if (window) {
@@ -99,26 +93,39 @@ function refreshTray(): void {
 const dataDir = (): string => path.join(app.getPath('userData'), 'data');
 
 /** What a test (Playwright's _electron) can read from the main process. */
-const shellState: { trayState?: TrayState } = {};
+const shellState: { trayState?: TrayState; startFailure?: string } = {};
+let intakePort: number | undefined;
+
+/** The gateway did not start: the tray stays, red, saying why, with only Quit (and the dialog already shown). */
+function showTrayError(message: string): void {
+  shellState.trayState = 'error';
+  shellState.startFailure = message;
+  if (!tray) return;
+  tray.setImage(trayIcon('error'));
+  tray.setToolTip(message);
+  tray.setContextMenu(Menu.buildFromTemplate([{ label: message, enabled: false }, { type: 'separator' }, { label: 'Quit', click: () => app.quit() }]));
+}
 (globalThis as { deidGatewayShell?: typeof shellState }).deidGatewayShell = shellState;
 
 async function startCore(): Promise<void> {
   const store = new Store({ name: 'settings' });
   const secrets = new KeychainSecrets(store, safeStorage);
   const desktopSettings = new DesktopSettings(store, secrets);
-  let settings;
-  let databaseKey: string;
-  try {
-    settings = desktopSettings.load();
-    // IT may supply the key as the headless runner takes it (a managed machine without a keychain).
-    databaseKey = process.env.DEID_GATEWAY_DB_KEY?.trim().toLowerCase() || secrets.databaseKey();
-  } catch (error) {
-    if (error instanceof SecretStorageUnavailable || error instanceof DesktopSettingsInvalid) fatal('The gateway cannot start', error.message);
-    throw error;
-  }
+  // A keychain that cannot protect the keys, a damaged settings file, a bad DEID_GATEWAY_DB_KEY: thrown, and shown by startOrReport.
+  const settings = desktopSettings.load();
+  intakePort = settings.intake.port;
+  // IT may supply the key as the headless runner takes it (a managed machine without a keychain).
+  const databaseKey = databaseKeyFromEnvironment(process.env) ?? secrets.databaseKey();
+  const auditKey = desktopAuditKey(secrets, process.env);
+  log.info(`audit key from ${auditKey.source}`);
   fs.mkdirSync(dataDir(), { recursive: true, mode: 0o700 });
-  gateway = createGateway({ settings, dataDir: dataDir(), databaseKey, logger });
-  await gateway.start();
+  const starting = createGateway({
+    settings, dataDir: dataDir(), databaseKey, logger,
+    auditKey: auditKey.key === undefined ? undefined : { key: auditKey.key, adoptUnkeyedEntries: auditKey.isNew },
+  });
+  await starting.start();
+  auditKey.commit();
+  gateway = starting;
   dispatcher = createDispatcher({
     gateway,
     settingsStore: { canSave: true, save: async (next) => void desktopSettings.save(next) },
@@ -170,7 +177,14 @@ if (!app.requestSingleInstanceLock()) {
     hardenSession(session.defaultSession);
     tray = new Tray(trayIcon('idle'));
     tray.on('click', openWindow);
-    await startCore();
+    const started = await startOrReport(startCore, () => intakePort, {
+      showDialog: (title, message) => {
+        log.error(message);
+        dialog.showErrorBox(title, message);
+      },
+      showTrayError,
+    });
+    if (!started) return;
     refreshTray();
     if (!process.argv.includes('--hidden')) openWindow();
   });

@@ -69,4 +69,68 @@ export class KeychainSecrets {
     this.set('databaseKey', key);
     return key;
   }
+
+  /**
+   * The audit log's HMAC key, apart from the database key. A new one is kept as `auditKeyPending` until
+   * `commitAuditKey()`, after the log has been re-signed with it, so a crash in between loses nothing.
+   */
+  auditKey(): { key: string; isNew: boolean } {
+    const settled = this.get('auditKey');
+    if (settled !== undefined) {
+      if (!/^[0-9a-f]{64}$/.test(settled)) throw new SecretStorageUnavailable('The stored audit key is damaged; restore the app settings from a backup');
+      return { key: settled, isNew: false };
+    }
+    const pending = this.get('auditKeyPending');
+    if (pending !== undefined && /^[0-9a-f]{64}$/.test(pending)) return { key: pending, isNew: true };
+    const key = crypto.randomBytes(32).toString('hex');
+    this.set('auditKeyPending', key);
+    return { key, isNew: true };
+  }
+
+  commitAuditKey(): void {
+    const pending = this.get('auditKeyPending');
+    if (pending === undefined) return;
+    this.set('auditKey', pending);
+    this.delete('auditKeyPending');
+  }
+}
+
+/**
+ * DEID_GATEWAY_DB_KEY where IT supplies the key (a managed machine without a keychain): checked as the headless
+ * runner checks it, so a typo stops the start with a reason instead of opening (or creating) a database with a wrong key.
+ */
+export function databaseKeyFromEnvironment(env: Record<string, string | undefined>): string | undefined {
+  const value = env.DEID_GATEWAY_DB_KEY?.trim();
+  if (!value) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new SecretStorageUnavailable('DEID_GATEWAY_DB_KEY must be 64 hex characters (a 256-bit key)');
+  return value.toLowerCase();
+}
+
+/** The desktop's audit key, and what to do once the log is signed with it. */
+export interface DesktopAuditKey {
+  /** Undefined: the core derives one from the database key (signs, but guards nothing against that key's holder). */
+  key?: string;
+  isNew: boolean;
+  source: string;
+  commit(): void;
+}
+
+/**
+ * DEID_GATEWAY_AUDIT_KEY where IT supplies it, else the keychain (a new key kept pending until committed). Where
+ * IT supplies the database key because there is no keychain, and no audit key with it, the start goes on with a
+ * key derived from the database key (said in the log) rather than refusing a setup that worked before.
+ */
+export function desktopAuditKey(secrets: KeychainSecrets, env: Record<string, string | undefined>): DesktopAuditKey {
+  const fromEnv = env.DEID_GATEWAY_AUDIT_KEY?.trim();
+  if (fromEnv) {
+    if (!/^[0-9a-fA-F]{64}$/.test(fromEnv)) throw new SecretStorageUnavailable('DEID_GATEWAY_AUDIT_KEY must be 64 hex characters (a 256-bit key)');
+    return { key: fromEnv.toLowerCase(), isNew: false, source: 'environment variable DEID_GATEWAY_AUDIT_KEY', commit: () => undefined };
+  }
+  try {
+    const { key, isNew } = secrets.auditKey();
+    return { key, isNew, source: 'keychain', commit: () => secrets.commitAuditKey() };
+  } catch (error) {
+    if (!(error instanceof SecretStorageUnavailable) || !databaseKeyFromEnvironment(env)) throw error;
+    return { isNew: false, source: 'derived from DEID_GATEWAY_DB_KEY (no keychain; set DEID_GATEWAY_AUDIT_KEY to keep the audit key apart)', commit: () => undefined };
+  }
 }

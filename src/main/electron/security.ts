@@ -1,4 +1,5 @@
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 
 /**
  * The renderer is untrusted: no Node, an isolated and sandboxed preload, a strict Content-Security-Policy, no
@@ -16,20 +17,8 @@ export const WEB_PREFERENCES = {
   spellcheck: false,
 } as const satisfies BrowserWindowConstructorOptions['webPreferences'];
 
-/** Only the app's own files; thumbnails arrive as data: URLs; no remote code, no frames, no plugins. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "frame-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The one policy of src/shared/csp.ts; the built index.html carries it as a <meta> too, which is what a file:// page gets. */
+export { CONTENT_SECURITY_POLICY };
 
 /** True when `url` is one of the app's own pages (same file, or the dev server's origin). */
 export function isAppUrl(url: string, appUrl: string): boolean {
@@ -53,7 +42,7 @@ export function isTrustedSender(sender: { url: string; parent: unknown } | null 
   return !!sender && sender.parent === null && isAppUrl(sender.url, appUrl);
 }
 
-/** Applies the CSP to every response and denies every permission request (camera, notifications from the page…). */
+/** Applies the CSP to every response served over http(s) (file:// pages get the <meta>) and denies every permission request (camera, notifications from the page…). */
 export function hardenSession(session: Session): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });

@@ -6,13 +6,22 @@ import type { AddressInfo } from 'node:net';
 import type { ApiDispatcher } from '../core/api';
 import type { ApiErrorCode, ApiResult } from '../../shared/api';
 import type { Logger } from '../core/log';
+import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
+import { ScreenSessions } from './sessions';
 
-/** The screens' API over HTTP on 127.0.0.1: POST /api/<method> with JSON, server-sent events on /api/events. */
+/**
+ * The screens' API over HTTP on 127.0.0.1: POST /api/<method> with JSON, server-sent events on /api/events.
+ * The browser is let in by a session cookie it gets for a one-time address; the long-lived control token
+ * (for `npm run open` and scripts, in a header only) never appears in a URL.
+ */
 export interface ApiServer {
   port: number;
+  /** The long-lived control token: accepted only in the X-Gateway-Token header, never in a URL. */
   token: string;
-  /** The address to open, with the token: http://127.0.0.1:PORT/?token=… */
-  url: string;
+  /** The screens' address without any secret (what a bookmark holds). */
+  origin: string;
+  /** A new one-time address (http://127.0.0.1:PORT/#open=CODE): one use, ONE_TIME_TTL_MS. */
+  oneTimeAddress(): string;
   close(): Promise<void>;
 }
 
@@ -27,6 +36,12 @@ export interface ApiServerOptions {
   token?: string;
 }
 
+/**
+ * The cookie the browser holds for its session; HttpOnly, so the page's scripts never see it. Cookies are not kept
+ * apart by port, so the name carries it: two gateways on one computer do not overwrite each other's session.
+ */
+export const sessionCookieName = (port: number): string => `deid_gateway_session_${port}`;
+
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 const TYPES: Record<string, string> = {
@@ -36,8 +51,6 @@ const TYPES: Record<string, string> = {
 const STATUS_OF: Record<ApiErrorCode, number> = {
   'unknown-method': 404, 'invalid-input': 400, 'not-found': 404, locked: 403, refused: 409, conflict: 409, unavailable: 503, internal: 500,
 };
-// The page loads only its own scripts and styles and talks only to this server; images come as data: URLs.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const COMMON_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' };
 
 const sameToken = (given: string | undefined | null, token: string): boolean => {
@@ -70,13 +83,31 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** Starts the HTTP server on 127.0.0.1 only; every API request and the page itself need the token. */
+function cookieOf(req: http.IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+const REFUSED_WITHOUT_SESSION = {
+  ok: false,
+  error: { code: 'refused', message: 'No session: open the gateway from its shortcut, or run "npm run open" on this computer' },
+} as const;
+
+/**
+ * Starts the HTTP server on 127.0.0.1 only. The page and its files are served to anyone on this computer (they
+ * hold no data); the API needs a session cookie or the control token in its header.
+ */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const log = options.logger.child('ui');
   const token = options.token ?? crypto.randomBytes(32).toString('base64url');
   const staticRoot = path.resolve(options.staticDir);
   const streams = new Set<http.ServerResponse>();
+  const sessions = new ScreenSessions();
   let port = 0;
+  const oneTimeAddress = (): string => `http://127.0.0.1:${port}/#open=${sessions.mintCode()}`;
 
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
@@ -87,7 +118,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return send(res, 404, 'Not found', 'text/plain; charset=utf-8');
     }
     const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-    send(res, 200, fs.readFileSync(file), type, type.startsWith('text/html') ? { 'Content-Security-Policy': CSP } : {});
+    send(res, 200, fs.readFileSync(file), type, type.startsWith('text/html') ? { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } : {});
   };
 
   const openEvents = (res: http.ServerResponse): void => {
@@ -111,14 +142,50 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const origin = req.headers.origin;
       if (origin && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) return send(res, 403, 'Forbidden origin', 'text/plain; charset=utf-8');
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-      const given = req.headers['x-gateway-token'] ?? url.searchParams.get('token');
-      const authorized = sameToken(Array.isArray(given) ? given[0] : given, token);
+      // The control token only ever in a header: a URL lands in history, logs and `ps`.
+      const header = req.headers['x-gateway-token'];
+      const byToken = sameToken(Array.isArray(header) ? header[0] : header, token);
+      const sessionId = cookieOf(req, sessionCookieName(port));
+      // A POST riding on the cookie must come from our own page (another local port is "same site" for cookies).
+      const ownPage = req.method === 'GET' || (origin !== undefined && allowedHosts().has(origin.replace(/^http:\/\//, '')));
+      const bySession = ownPage && sessions.touch(sessionId);
 
       if (req.method === 'GET' && (url.pathname.startsWith('/assets/') || url.pathname === '/favicon.svg')) return serveFile(res, url.pathname);
-      if (!authorized) {
-        return sendJson(res, 401, { ok: false, error: { code: 'refused', message: 'Missing or wrong token: open the address the gateway printed at start-up (it ends with ?token=…)' } });
-      }
+      // The page itself needs no session: without one it shows how to get in, not a JSON error.
       if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) return serveFile(res, '/index.html');
+      if (req.method === 'GET' && url.pathname === '/session') return sendJson(res, 200, { ok: true, value: { signedIn: sessions.touch(sessionId) } });
+      if (req.method === 'POST' && url.pathname === '/session') {
+        if (!ownPage) return send(res, 403, 'Forbidden origin', 'text/plain; charset=utf-8');
+        let code: unknown;
+        try {
+          code = (JSON.parse(await readBody(req)) as { code?: unknown }).code;
+        } catch {
+          code = undefined;
+        }
+        const outcome = typeof code === 'string' && code.length <= 100 ? sessions.exchange(code) : ({ ok: false, reason: 'unknown' } as const);
+        if (!outcome.ok) {
+          log.warn(`one-time address refused (${outcome.reason})`);
+          const why = outcome.reason === 'used' ? 'was already used' : outcome.reason === 'expired' ? 'has expired' : 'is not known to this gateway (it may have restarted)';
+          return sendJson(res, 401, { ok: false, error: { code: 'refused', message: `This address ${why}: open the gateway from its shortcut, or run "npm run open" on this computer` } });
+        }
+        log.info('screens session opened');
+        return send(res, 200, JSON.stringify({ ok: true, value: { signedIn: true } }), 'application/json; charset=utf-8', {
+          'Set-Cookie': `${sessionCookieName(port)}=${outcome.sessionId}; HttpOnly; SameSite=Strict; Path=/`,
+        });
+      }
+      if (req.method === 'POST' && url.pathname === '/session/end') {
+        if (!ownPage) return send(res, 403, 'Forbidden origin', 'text/plain; charset=utf-8');
+        sessions.end(sessionId);
+        return send(res, 200, JSON.stringify({ ok: true, value: { signedIn: false } }), 'application/json; charset=utf-8', {
+          'Set-Cookie': `${sessionCookieName(port)}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+        });
+      }
+      // `npm run open`: the control token (from its 0600 file) buys a new one-time address.
+      if (req.method === 'POST' && url.pathname === '/control/one-time-address') {
+        if (!byToken) return sendJson(res, 401, { ok: false, error: { code: 'refused', message: 'Missing or wrong control token' } });
+        return sendJson(res, 200, { ok: true, value: { url: oneTimeAddress() } });
+      }
+      if (!byToken && !bySession) return sendJson(res, 401, REFUSED_WITHOUT_SESSION);
       if (req.method === 'GET' && url.pathname === '/api/events') return openEvents(res);
       const method = /^\/api\/([A-Za-z]+)$/.exec(url.pathname)?.[1];
       if (req.method === 'POST' && method) {
@@ -147,7 +214,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     port,
     token,
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    origin: `http://127.0.0.1:${port}`,
+    oneTimeAddress,
     async close() {
       for (const s of streams) s.end();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,7 +7,7 @@ import { openDoctorAccess, type DoctorAccess } from '../core/doctor';
 import type { CrosswalkFilter, CrosswalkPatient } from '../core/crosswalk';
 import { loadSettingsFile } from './cli';
 import { defaultConfigDir, defaultDataDir } from './paths';
-import { loadDatabaseKey } from './secrets';
+import { loadAuditKey, loadDatabaseKey } from './secrets';
 import { PasswordPrompt } from './password-prompt';
 
 const USAGE = `Usage: npm run crosswalk -- COMMAND [options]
@@ -68,9 +68,11 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<numb
   const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir());
   if (!fs.existsSync(path.join(dataDir, 'gateway.db'))) throw new Error(`No gateway database in ${dataDir}: give the gateway's --data-dir.`);
   const { key } = loadDatabaseKey(path.resolve(keyFile));
+  const auditKey = loadAuditKey(path.join(path.dirname(path.resolve(keyFile)), 'audit.key'));
   // Log lines go to stderr so stdout carries only what was asked for.
   const logger = createLogger({ sink: (line) => process.stderr.write(`${line}\n`), level: 'warn' });
-  const access: DoctorAccess = openDoctorAccess({ settings, dataDir, databaseKey: key, logger });
+  const access: DoctorAccess = openDoctorAccess({ settings, dataDir, databaseKey: key, auditKey: { key: auditKey.key, adoptUnkeyedEntries: auditKey.isNew }, logger });
+  auditKey.commit();
   const prompt = new PasswordPrompt();
   try {
     const { doctor, audit } = access;

@@ -1,3 +1,4 @@
+import { destinationOrigin, savedPasswordApplies } from '../../../shared/destination-origin';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -151,8 +152,11 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     if (!settingsStore.canSave) throw new Refused('The gateway was started without a settings file (--settings): there is nowhere to save changes');
     const previous = gateway.settings();
     const next: GatewaySettings = structuredClone(settings);
-    // An empty password field means "unchanged": the screens never see the saved password.
+    // An empty password field means "unchanged", but only for the server it was saved for: never sent elsewhere.
     if (next.destination && next.destination.password === '' && !clearDestinationPassword && previous.destination?.password) {
+      if (!savedPasswordApplies(previous.destination, next.destination)) {
+        throw new Refused(`The destination is now ${destinationOrigin(next.destination) ?? 'a different server'}, not ${destinationOrigin(previous.destination)}: type its password (the saved one is sent only to the server it was saved for), or tick "Remove the saved password"`);
+      }
       next.destination.password = previous.destination.password;
     }
     let outcome: { applied: string[]; needsRestart: string[] };
@@ -313,8 +317,11 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     },
     async testDestination({ destination }) {
       const saved = gateway.settings().destination;
-      const password = destination.password === '' && saved?.password ? saved.password : destination.password;
-      return testConnection({ ...destination, password });
+      // The saved password only to the scheme, host and port it was saved for; another server is tested without it.
+      if (destination.password !== '') return testConnection(destination);
+      if (saved?.password && savedPasswordApplies(saved, destination)) return testConnection({ ...destination, password: saved.password });
+      // No password for this server: no credentials at all, not even the user name.
+      return testConnection({ ...destination, username: '', password: '' });
     },
     doctorState({ token }) {
       const doctor = gateway.doctor();

@@ -1,4 +1,5 @@
 export {
-  AuditLog, GENESIS_HASH, csvField, entryHash,
+  AuditLog, GENESIS_HASH, csvField, entryHash, entryMac,
+  type AdoptionOutcome, type AuditLogOptions,
   type AuditActor, type AuditEntry, type AuditEntryInput, type AuditOutcome, type AuditVerification,
 } from './audit-log';

@@ -8,4 +8,4 @@ export {
 } from './errors';
 export { SCRYPT_PARAMS, hashPassword, passwordWeakness, verifyPassword, type PasswordHash } from './password';
 export { CROSSWALK_CSV_HEADER } from './export-zip';
-export { createDoctorAccess, openDoctorAccess, type DoctorAccess } from './doctor-access';
+export { createDoctorAccess, derivedAuditKey, openDoctorAccess, type AuditKeyOption, type DoctorAccess } from './doctor-access';
