@@ -220,6 +220,13 @@ function privateElement(e: DicomElement, w: Walk, charset: string[], kept: Reado
 }
 
 const DATE_VRS = new Set(['DA', 'DT']);
+/** GSPS and annotation text, with what a Type 1 one holds when nothing of it may stay. */
+const PRESENTATION_TEXT = new Map<Tag, string>([
+  [tagOf('ContentDescription'), ''],
+  [tagOf('GraphicLayerDescription'), ''],
+  [tagOf('UnformattedTextValue'), 'ANONYMIZED'],
+  [tagOf('ContentLabel'), 'LABEL'],
+]);
 
 function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): DicomElement | undefined {
   // File meta and command groups never belong in a dataset.
@@ -240,6 +247,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
       if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
       break;
   }
+  // Presentation text (GSPS, annotations) is free text the table does not list: cleaned like a descriptor.
+  if (PRESENTATION_TEXT.has(t)) return w.cleaner.cleanElement(e, charset, PRESENTATION_TEXT.get(t));
   const action = resolveAction(t, w.options);
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
@@ -256,9 +265,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[]): Dicom
 /** Applies the PS3.15 Basic Profile with the configured options to a parsed instance's dataset. */
 export function deidentifyDataset(original: DicomDataset, identity: InstanceIdentity, ctx: DeidContext): DeidResult {
   const options = enabledOptions(ctx.settings);
-  const charset = specificCharacterSetOf(original);
   const privates = options.has('rtnSafePrivOpt') ? new SafePrivateFilter(ctx.settings.retainSafePrivate.allowList) : undefined;
-  const w: Walk = { options, ctx, cleaner: new DescriptorCleaner(original, charset), privates };
+  const w: Walk = { options, ctx, cleaner: new DescriptorCleaner(original), privates };
   const ds = walkDataset(original, w, []);
 
   // Age matters for breast-cancer research: computed from the real dates before they are modified.

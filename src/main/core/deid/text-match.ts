@@ -1,0 +1,125 @@
+/**
+ * Matching identifying values in text the way people write them: case- and accent-folded (ø → o, é → e,
+ * ß → ss), full-width forms as ASCII, with or without punctuation and spaces between the parts, and with word
+ * boundaries that hold for every script (CJK text has no spaces, so a CJK character never counts as the inside of
+ * a Latin word, and a CJK needle needs no boundary). Shared by the descriptor cleaner and the residual check.
+ */
+
+const SPECIAL_FOLDS: Record<string, string> = {
+  ß: 'ss', ẞ: 'ss', ø: 'o', Ø: 'o', æ: 'ae', Æ: 'ae', œ: 'oe', Œ: 'oe', đ: 'd', Đ: 'd', ł: 'l', Ł: 'l',
+  þ: 'th', Þ: 'th', ð: 'd', Ð: 'd', ı: 'i', ħ: 'h', Ħ: 'h',
+};
+
+const COMBINING = /\p{M}/gu;
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+/** One character folded: compatibility-decomposed, marks dropped, lower case. */
+function foldChar(ch: string): string {
+  return SPECIAL_FOLDS[ch] ?? ch.normalize('NFKD').replace(COMBINING, '').toLowerCase();
+}
+
+/** Text folded for matching (no positions kept: the residual check only needs to know whether). */
+export function foldForSearch(text: string): string {
+  if (!NON_ASCII.test(text)) return text.toLowerCase();
+  let out = '';
+  for (const ch of text) out += foldChar(ch);
+  return out;
+}
+
+/** Folded text with, for each folded UTF-16 unit, the start of the original character it came from. */
+export interface FoldedText {
+  text: string;
+  /** from[i]: index in the original of the character folded unit i came from; from[text.length]: original length. */
+  from: number[];
+}
+
+export function foldWithPositions(text: string): FoldedText {
+  let out = '';
+  const from: number[] = [];
+  let at = 0;
+  for (const ch of text) {
+    const f = foldChar(ch);
+    for (let i = 0; i < f.length; i++) from.push(at);
+    out += f;
+    at += ch.length;
+  }
+  from.push(at);
+  return { text: out, from };
+}
+
+/** A span of folded text mapped back to the original: [start, end) in original UTF-16 units. */
+export function originalSpan(folded: FoldedText, start: number, end: number): [number, number] {
+  // A match may end inside one character's fold (the first "s" of ß → "ss"): the whole character goes.
+  const last = folded.from[end - 1]!;
+  let i = end;
+  while (i < folded.text.length && folded.from[i] === last) i += 1;
+  return [folded.from[start]!, folded.from[i]!];
+}
+
+const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}';
+export const CJK = new RegExp(`[${CJK_CLASS}]`, 'u');
+/** A character that continues a word: a letter or digit of a script that separates words by spaces. */
+const WORD_CHAR = `(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}])`;
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export type NeedleKind = 'name' | 'identifier' | 'place' | 'verbatim';
+
+/** An identifying value compiled for folded text. */
+export interface CompiledNeedle {
+  /** A literal every match contains (folded), to skip the regular expression when it is absent. */
+  probe: string;
+  pattern: RegExp;
+}
+
+/** The parts of a folded value: runs of letters or digits; each CJK character its own part. */
+function partsOf(folded: string, splitLetterDigit: boolean): string[] {
+  const runs = folded.match(new RegExp(`[${CJK_CLASS}]|[\\p{L}\\p{N}]+`, 'gu')) ?? [];
+  if (!splitLetterDigit) return runs;
+  return runs.flatMap((r) => r.match(/\p{L}+|\p{N}+/gu) ?? [r]);
+}
+
+/**
+ * Compiles a value into a pattern over folded text. Names and places: their words in order with any punctuation
+ * or none between them, bounded as whole words. Identifiers: also with or without separators inside (MRN-0042
+ * as MRN0042, 1234 567 as 1234567), bounded so a number is never found inside a longer number. Verbatim values
+ * (a date in another calendar): the text as written, anywhere.
+ */
+export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle | undefined {
+  const folded = foldForSearch(value.trim());
+  if (kind === 'verbatim') {
+    if (folded.length < 4) return undefined;
+    return { probe: folded, pattern: new RegExp(escapeRegExp(folded), 'gu') };
+  }
+  const parts = partsOf(folded, kind === 'identifier');
+  if (parts.length === 0) return undefined;
+  let body: string;
+  if (kind === 'identifier') {
+    // Any single separator or none between characters (never a dot: UIDs are dotted numbers).
+    body = parts.map((p) => [...p].map(escapeRegExp).join('[-\\s/_]?')).join('[^\\p{L}\\p{N}]{0,2}');
+  } else {
+    body = parts.map(escapeRegExp).join('[^\\p{L}\\p{N}]*');
+  }
+  const first = [...parts[0]!][0]!;
+  const lastPart = parts[parts.length - 1]!;
+  const last = [...lastPart][[...lastPart].length - 1]!;
+  const before = CJK.test(first) ? '' : kind === 'identifier' && /\p{N}/u.test(first) ? '(?<!\\p{N})' : `(?<!${WORD_CHAR})`;
+  const after = CJK.test(last) ? '' : kind === 'identifier' && /\p{N}/u.test(last) ? '(?!\\p{N})' : `(?!${WORD_CHAR})`;
+  const probe = parts.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return { probe: kind === 'identifier' ? probe.slice(0, 1) : probe, pattern: new RegExp(`${before}${body}${after}`, 'gu') };
+}
+
+/** Every match of a compiled needle in folded text, as [start, end) of the folded text. */
+export function matchesOf(folded: string, needle: CompiledNeedle): Array<[number, number]> {
+  if (!folded.includes(needle.probe)) return [];
+  const out: Array<[number, number]> = [];
+  needle.pattern.lastIndex = 0;
+  for (const m of folded.matchAll(needle.pattern)) out.push([m.index, m.index + m[0].length]);
+  return out;
+}
+
+export function containsNeedle(folded: string, needle: CompiledNeedle): boolean {
+  if (!folded.includes(needle.probe)) return false;
+  needle.pattern.lastIndex = 0;
+  return needle.pattern.test(folded);
+}
