@@ -98,13 +98,27 @@ export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle |
     // Any single separator or none between characters (never a dot: UIDs are dotted numbers).
     body = parts.map((p) => [...p].map(escapeRegExp).join('[-\\s/_]?')).join('[^\\p{L}\\p{N}]{0,2}');
   } else {
-    body = parts.map(escapeRegExp).join('[^\\p{L}\\p{N}]*');
+    // Initials ("S R") only with something between them, or they would be every "SR" in the file.
+    body = parts.map(escapeRegExp).reduce((acc, p, i) => {
+      if (i === 0) return p;
+      const initial = parts[i - 1]!.length === 1 || parts[i]!.length === 1;
+      return `${acc}[^\\p{L}\\p{N}]${initial && !CJK.test(parts[i]!) ? '+' : '*'}${p}`;
+    }, '');
   }
   const first = [...parts[0]!][0]!;
   const lastPart = parts[parts.length - 1]!;
   const last = [...lastPart][[...lastPart].length - 1]!;
-  const before = CJK.test(first) ? '' : kind === 'identifier' && /\p{N}/u.test(first) ? '(?<!\\p{N})' : `(?<!${WORD_CHAR})`;
-  const after = CJK.test(last) ? '' : kind === 'identifier' && /\p{N}/u.test(last) ? '(?!\\p{N})' : `(?!${WORD_CHAR})`;
+  // An identifier of six or more characters is distinctive enough to be found inside other text ("xxMRN0042xx"),
+  // except next to a digit: a number inside a longer number is another number.
+  const long = kind === 'identifier' && parts.join('').length >= 6;
+  const edge = (ch: string, side: 'before' | 'after'): string => {
+    if (CJK.test(ch)) return '';
+    if (kind === 'identifier' && /\p{N}/u.test(ch)) return side === 'before' ? '(?<!\\p{N})' : '(?!\\p{N})';
+    if (long) return '';
+    return side === 'before' ? `(?<!${WORD_CHAR})` : `(?!${WORD_CHAR})`;
+  };
+  const before = edge(first, 'before');
+  const after = edge(last, 'after');
   const probe = parts.reduce((a, b) => (b.length > a.length ? b : a), '');
   return { probe: kind === 'identifier' ? probe.slice(0, 1) : probe, pattern: new RegExp(`${before}${body}${after}`, 'gu') };
 }
