@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeInstance, parseInstanceBuffer, parseInstanceFile, tagOf, textElement, writePieces } from '../../src/main/core/dicom';
 import { BufferSource } from '../../src/main/core/dicom/source';
@@ -153,5 +154,98 @@ describe('residual-PHI check on every output file', () => {
     expect(file('Screening for mary', '2.25.1')).toEqual(['StudyDescription']);
     expect(file('ID:4711', '2.25.1')).toEqual(['StudyDescription']);
     expect(file('Smith-Jones', '2.25.1')).toEqual(['StudyDescription']);
+  });
+});
+
+describe('residual check: every needle, wherever it hides, and never the gateway\'s own values', () => {
+  const utf8 = (keyword: string, vr: string, value: string) => {
+    const bytes = Buffer.from(value, 'utf8');
+    return { tag: tagOf(keyword), vr, value: bytes.length % 2 ? Buffer.concat([bytes, Buffer.from(' ')]) : bytes };
+  };
+  const seq = (keyword: string, ...items: Array<Array<{ tag: number; vr: string; value?: Buffer }>>) => ({
+    tag: tagOf(keyword), vr: 'SQ', items: items.map((els) => new Map(els.map((e) => [e.tag, e]))),
+  });
+  const original = baseDataset([
+    textElement(tagOf('SpecificCharacterSet'), 'CS', 'ISO_IR 192'),
+    utf8('PatientName', 'PN', 'Sørensen^Anna=山田^花子'),
+    textElement(tagOf('PatientID'), 'LO', 'MRN-004711'),
+    textElement(tagOf('IssuerOfPatientID'), 'LO', 'KGH'),
+    textElement(tagOf('PatientBirthDate'), 'DA', '19450312'),
+    utf8('PatientBirthDateInAlternativeCalendar', 'LO', '昭和20年3月12日'),
+    textElement(tagOf('Manufacturer'), 'LO', 'HOLOGIC'),
+    seq('OperatorIdentificationSequence', [
+      seq('PersonIdentificationCodeSequence', [textElement(tagOf('CodeValue'), 'SH', 'EMP4417'), textElement(tagOf('CodingSchemeDesignator'), 'SH', 'L'), textElement(tagOf('CodeMeaning'), 'LO', 'Ingrid Halvorsen')]),
+    ]) as never,
+  ]);
+  /** A de-identified-looking output: the gateway's values plus what the test puts in. */
+  const output = (extra: Array<{ tag: number; vr: string; value?: Buffer }>) => {
+    const ds = baseDataset([
+      textElement(tagOf('SpecificCharacterSet'), 'CS', 'ISO_IR 192'),
+      textElement(tagOf('PatientName'), 'PN', 'KGH-7F3K9Q2M'),
+      textElement(tagOf('PatientID'), 'LO', 'KGH-7F3K9Q2M'),
+      textElement(tagOf('InstitutionName'), 'LO', 'KGH'),
+      textElement(tagOf('Manufacturer'), 'LO', 'HOLOGIC'),
+      textElement(tagOf('StudyTime'), 'TM', '120345'),
+      textElement(tagOf('SOPInstanceUID'), 'UI', '2.25.1'),
+      ...extra,
+    ]);
+    ds.set(tagOf('StudyInstanceUID'), textElement(tagOf('StudyInstanceUID'), 'UI', '2.25.2'));
+    ds.set(tagOf('SeriesInstanceUID'), textElement(tagOf('SeriesInstanceUID'), 'UI', '2.25.3'));
+    const bytes = Buffer.concat(encodeInstance({ dataset: ds, syntax: EXPLICIT_LE, source: new BufferSource(Buffer.alloc(0)), sopClassUid: '1.2.840.10008.5.1.4.1.1.1.2', sopInstanceUid: '2.25.1' }) as Buffer[]);
+    return parseInstanceBuffer(bytes);
+  };
+  const own = ownValues(original, settings.deid, { researchId: 'KGH-7F3K9Q2M', siteCode: 'KGH' });
+  const findings = (extra: Array<{ tag: number; vr: string; value?: Buffer }>, ownList = own) => {
+    const parsed = output(extra);
+    const found = findResidualPhi(parsed, identifyingValuesOf(original), ownList).map((f) => f.path);
+    parsed.close();
+    return found;
+  };
+
+  it('does not hold an instance whose site code equals the Issuer of Patient ID, nor its research ID that begins with it', () => {
+    expect(findings([])).toEqual([]);
+    // Without knowing the gateway's own values, the same file would be held: the site code is the issuer.
+    expect(findings([], { values: [] })).toEqual(expect.arrayContaining(['InstitutionName', 'PatientID']));
+  });
+
+  it('knows a staff name that only a Person Identification Code Sequence holds (a Code Meaning)', () => {
+    expect(findings([utf8('ContentDescription', 'LO', 'CAD marks by I. Halvorsen')])).toEqual(['ContentDescription']);
+    expect(findings([utf8('StudyDescription', 'LO', 'Mammo EMP4417')])).toEqual(['StudyDescription']);
+  });
+
+  it.each([
+    ['SORENSEN screening', 'accent-folded'],
+    ['MRN004711', 'compact'],
+    ['mrn 004711', 'spaced'],
+    ['山田花子様', 'CJK beside CJK'],
+    ['12 March 1945', 'written date'],
+    ['March 12, 1945', 'written date, month first'],
+    ['12MAR1945', 'DDMMMYYYY'],
+    ['12.03.1945', 'numeric date'],
+    ['昭和20年3月12日', 'alternative calendar'],
+  ])('finds "%s" (%s) in a descriptor', (text) => {
+    expect(findings([utf8('SeriesDescription', 'LO', text)])).toEqual(['SeriesDescription']);
+  });
+
+  it('does not take a time of day (12:03:45) for the birth date 1945-03-12 written as six digits', () => {
+    expect(findings([textElement(tagOf('AcquisitionTime'), 'TM', '120345')])).toEqual([]);
+  });
+
+  it('finds the name, ID and birth date inside a Flate-compressed PDF, which the raw bytes do not show', () => {
+    const content = Buffer.from('BT /F1 12 Tf 72 700 Td [(S\\370r) -20 (ensen, Anna)] TJ 0 -14 Td (ID MRN-004711) Tj ET');
+    const stream = zlib.deflateSync(content);
+    const pdf = Buffer.concat([
+      Buffer.from(`%PDF-1.4\n1 0 obj << /Length ${stream.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'),
+      stream,
+      Buffer.from('\nendstream\nendobj\n%%EOF\n', 'latin1'),
+    ]);
+    expect(pdf.toString('latin1').toUpperCase()).not.toContain('ENSEN');
+    const document = { tag: tagOf('EncapsulatedDocument'), vr: 'OB', value: pdf.length % 2 ? Buffer.concat([pdf, Buffer.from([0])]) : pdf };
+    expect(findings([document, textElement(tagOf('MIMETypeOfEncapsulatedDocument'), 'LO', 'application/pdf')])).toEqual(['EncapsulatedDocument (PDF text)']);
+    // The same report with the text as a UTF-16 hex string.
+    const hex = zlib.deflateSync(Buffer.from(`BT <FEFF${Buffer.from('Halvorsen', 'utf16le').swap16().toString('hex')}> Tj ET`));
+    const pdf16 = Buffer.concat([Buffer.from('%PDF-1.7\n2 0 obj << /Filter /FlateDecode >>\nstream\n', 'latin1'), hex, Buffer.from('\nendstream\nendobj\n%%EOF', 'latin1')]);
+    const document16 = { tag: tagOf('EncapsulatedDocument'), vr: 'OB', value: pdf16.length % 2 ? Buffer.concat([pdf16, Buffer.from([0])]) : pdf16 };
+    expect(findings([document16])).toEqual(['EncapsulatedDocument (PDF text)']);
   });
 });

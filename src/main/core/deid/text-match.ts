@@ -11,10 +11,13 @@ const SPECIAL_FOLDS: Record<string, string> = {
 };
 
 const COMBINING = /\p{M}/gu;
+const HANGUL_SYLLABLE = /[\uac00-\ud7a3]/;
 const NON_ASCII = /[^\p{ASCII}]/u;
 
 /** One character folded: compatibility-decomposed, marks dropped, lower case. */
 function foldChar(ch: string): string {
+  // Hangul syllables have neither case nor accents; decomposed they would be jamo no pattern is written in.
+  if (HANGUL_SYLLABLE.test(ch)) return ch;
   return SPECIAL_FOLDS[ch] ?? ch.normalize('NFKD').replace(COMBINING, '').toLowerCase();
 }
 
