@@ -23,10 +23,21 @@ function foldChar(ch: string): string {
 
 /** Text folded for matching (no positions kept: the residual check only needs to know whether). */
 export function foldForSearch(text: string): string {
-  if (!NON_ASCII.test(text)) return text.toLowerCase();
-  let out = '';
-  for (const ch of text) out += foldChar(ch);
-  return out;
+  const lower = text.toLowerCase();
+  if (!NON_ASCII.test(lower)) return lower;
+  // Only the non-ASCII characters need folding; a file's header has binary values full of them, so each is folded once.
+  return lower.replace(NON_ASCII_ALL, cachedFold);
+}
+
+const FOLDED = new Map<string, string>();
+const NON_ASCII_ALL = /[^\p{ASCII}]/gu;
+function cachedFold(ch: string): string {
+  let f = FOLDED.get(ch);
+  if (f === undefined) {
+    f = foldChar(ch);
+    if (FOLDED.size < 65536) FOLDED.set(ch, f);
+  }
+  return f;
 }
 
 /** Folded text with, for each folded UTF-16 unit, the start of the original character it came from. */
@@ -72,6 +83,8 @@ export type NeedleKind = 'name' | 'identifier' | 'place' | 'verbatim';
 export interface CompiledNeedle {
   /** A literal every match contains (folded), to skip the regular expression when it is absent. */
   probe: string;
+  /** An identifier without separators, which every match contains once separators are taken out of the text. */
+  compact?: string;
   pattern: RegExp;
 }
 
@@ -123,7 +136,9 @@ export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle |
   const before = edge(first, 'before');
   const after = edge(last, 'after');
   const probe = parts.reduce((a, b) => (b.length > a.length ? b : a), '');
-  return { probe: kind === 'identifier' ? probe.slice(0, 1) : probe, pattern: new RegExp(`${before}${body}${after}`, 'gu') };
+  const pattern = new RegExp(`${before}${body}${after}`, 'gu');
+  if (kind === 'identifier') return { probe: probe.slice(0, 1), compact: parts.join(''), pattern };
+  return { probe, pattern };
 }
 
 /** Every match of a compiled needle in folded text, as [start, end) of the folded text. */
@@ -135,8 +150,12 @@ export function matchesOf(folded: string, needle: CompiledNeedle): Array<[number
   return out;
 }
 
-export function containsNeedle(folded: string, needle: CompiledNeedle): boolean {
+/** The text without the separators an identifier may have inside it (see compileNeedle), for a quick look first. */
+export const compactForSearch = (folded: string): string => folded.replace(/[^\p{L}\p{N}]+/gu, '');
+
+export function containsNeedle(folded: string, needle: CompiledNeedle, compact?: string): boolean {
   if (!folded.includes(needle.probe)) return false;
+  if (needle.compact && compact !== undefined && !compact.includes(needle.compact)) return false;
   needle.pattern.lastIndex = 0;
   return needle.pattern.test(folded);
 }

@@ -14,7 +14,7 @@ import {
 } from '../dicom';
 import type { ByteSource } from '../dicom/source';
 import { collectIdentifyingValues } from '../deid/identifying-values';
-import { type CompiledNeedle, type NeedleKind, compileNeedle, containsNeedle, foldForSearch } from '../deid/text-match';
+import { type CompiledNeedle, type NeedleKind, compactForSearch, compileNeedle, containsNeedle, foldForSearch } from '../deid/text-match';
 import { findWrittenDates } from '../deid/written-dates';
 import { pdfText } from './pdf-text';
 
@@ -76,12 +76,20 @@ class NeedleSet {
   private readonly uids: string[] = [];
   private readonly birthDates = new Set<string>();
   private readonly own: string[];
+  private readonly dateProbes: string[] = [];
   readonly asciiOnly: boolean;
 
   constructor(identifying: IdentifyingValue[], own: OwnValues) {
     for (const v of identifying) {
       if (v.kind === 'uid') this.uids.push(v.value.toLowerCase());
-      else if (v.kind === 'birthDate') this.birthDates.add(v.value);
+      else if (v.kind === 'birthDate') {
+        this.birthDates.add(v.value);
+        const year = Number(v.value.slice(0, 4));
+        // Japanese eras by first year: the era year of any date is its year minus the era's first year, plus one.
+        // An era begins within its first year, so a date in that year may belong to the one before: both.
+        for (const start of [2019, 1989, 1926, 1912, 1868].filter((y) => y <= year).slice(0, 2)) this.dateProbes.push(String(year - start + 1));
+        this.dateProbes.push(String(year));
+      }
       else {
         const n = compileNeedle(v.value, v.kind);
         if (n) this.needles.push(n);
@@ -97,8 +105,10 @@ class NeedleSet {
     let folded = foldForSearch(text);
     for (const o of this.own) if (folded.includes(o)) folded = folded.split(o).join(' ');
     if (this.uids.some((u) => folded.includes(u))) return true;
-    if (this.needles.some((n) => containsNeedle(folded, n))) return true;
-    if (this.birthDates.size === 0 || !/\d/.test(folded)) return false;
+    const compact = compactForSearch(folded);
+    if (this.needles.some((n) => containsNeedle(folded, n, compact))) return true;
+    // Every full written form holds the year, or the year of its era (昭和47年, s47.4.25).
+    if (!this.dateProbes.some((p) => folded.includes(p))) return false;
     // A birth date in any full written form; two-digit-year and six-digit forms are too like times to be evidence.
     return findWrittenDates(folded).some((d) => (d.certain || d.end - d.start === 8) && d.readings.some((r) => this.birthDates.has(r)));
   }
