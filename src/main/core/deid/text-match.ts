@@ -25,12 +25,25 @@ function foldChar(ch: string): string {
 export function foldForSearch(text: string): string {
   const lower = text.toLowerCase();
   if (!NON_ASCII.test(lower)) return lower;
-  // Only the non-ASCII characters need folding; a file's header has binary values full of them, so each is folded once.
-  return lower.replace(NON_ASCII_ALL, cachedFold);
+  // Only the non-ASCII characters need folding; a file's header has binary values full of them, so each is folded
+  // once, and runs of ASCII are copied whole.
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < lower.length; i++) {
+    const code = lower.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (i > from) out += lower.slice(from, i);
+    const wide = code >= 0xd800 && code <= 0xdbff && i + 1 < lower.length;
+    out += code < 0x100 ? LATIN1_FOLDS[code - 0x80]! : cachedFold(wide ? lower.slice(i, i + 2) : lower[i]!);
+    if (wide) i += 1;
+    from = i + 1;
+  }
+  return out + lower.slice(from);
 }
 
+const LATIN1_FOLDS = Array.from({ length: 0x80 }, (_, i) => foldChar(String.fromCharCode(0x80 + i)));
+
 const FOLDED = new Map<string, string>();
-const NON_ASCII_ALL = /[^\p{ASCII}]/gu;
 function cachedFold(ch: string): string {
   let f = FOLDED.get(ch);
   if (f === undefined) {
@@ -75,6 +88,11 @@ export const CJK = new RegExp(`[${CJK_CLASS}]`, 'u');
 /** A character that continues a word: a letter or digit of a script that separates words by spaces. */
 const WORD_CHAR = `(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}])`;
 
+// What may stand between the parts of an identifier: ASCII punctuation and white space (the compact look-up takes
+// out exactly these, so it never misses a match the pattern would find).
+const ID_SEPARATOR = '[\\s!-/:-@\\[-`{-~]';
+const ID_SEPARATORS = new RegExp(`${ID_SEPARATOR}+`, 'g');
+
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type NeedleKind = 'name' | 'identifier' | 'place' | 'verbatim';
@@ -112,7 +130,7 @@ export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle |
   let body: string;
   if (kind === 'identifier') {
     // Any single separator or none between characters (never a dot: UIDs are dotted numbers).
-    body = parts.map((p) => [...p].map(escapeRegExp).join('[-\\s/_]?')).join('[^\\p{L}\\p{N}]{0,2}');
+    body = parts.map((p) => [...p].map(escapeRegExp).join('[-\\s/_]?')).join(`${ID_SEPARATOR}{0,2}`);
   } else {
     // Initials ("S R") only with something between them, or they would be every "SR" in the file.
     body = parts.map(escapeRegExp).reduce((acc, p, i) => {
@@ -151,7 +169,7 @@ export function matchesOf(folded: string, needle: CompiledNeedle): Array<[number
 }
 
 /** The text without the separators an identifier may have inside it (see compileNeedle), for a quick look first. */
-export const compactForSearch = (folded: string): string => folded.replace(/[^\p{L}\p{N}]+/gu, '');
+export const compactForSearch = (folded: string): string => folded.replace(ID_SEPARATORS, '');
 
 export function containsNeedle(folded: string, needle: CompiledNeedle, compact?: string): boolean {
   if (!folded.includes(needle.probe)) return false;

@@ -87,7 +87,10 @@ class NeedleSet {
         const year = Number(v.value.slice(0, 4));
         // Japanese eras by first year: the era year of any date is its year minus the era's first year, plus one.
         // An era begins within its first year, so a date in that year may belong to the one before: both.
-        for (const start of [2019, 1989, 1926, 1912, 1868].filter((y) => y <= year).slice(0, 2)) this.dateProbes.push(String(year - start + 1));
+        for (const [start, kanji, letter] of ERAS.filter(([y]) => y <= year).slice(0, 2)) {
+          const n = year - start + 1;
+          this.dateProbes.push(`${kanji}${n}`, `${letter}${n}`, ...(n === 1 ? [`${kanji}元`] : []));
+        }
         this.dateProbes.push(String(year));
       }
       else {
@@ -107,11 +110,37 @@ class NeedleSet {
     if (this.uids.some((u) => folded.includes(u))) return true;
     const compact = compactForSearch(folded);
     if (this.needles.some((n) => containsNeedle(folded, n, compact))) return true;
-    // Every full written form holds the year, or the year of its era (昭和47年, s47.4.25).
-    if (!this.dateProbes.some((p) => folded.includes(p))) return false;
     // A birth date in any full written form; two-digit-year and six-digit forms are too like times to be evidence.
-    return findWrittenDates(folded).some((d) => (d.certain || d.end - d.start === 8) && d.readings.some((r) => this.birthDates.has(r)));
+    // Every full form holds the year, or its era and era year (昭和47年, s47.4.25): only text around those is read.
+    return windowsAround(folded, this.dateProbes).some((w) =>
+      findWrittenDates(w).some((d) => (d.certain || d.end - d.start === 8) && d.readings.some((r) => this.birthDates.has(r))));
   }
+}
+
+// Japanese eras: first Gregorian year, name, one-letter abbreviation (folded: lower case).
+const ERAS: Array<[number, string, string]> = [[2019, '令和', 'r'], [1989, '平成', 'h'], [1926, '昭和', 's'], [1912, '大正', 't'], [1868, '明治', 'm']];
+
+// Longer than any written date ("23 de septiembre de 1965"), so a date around a probe is always whole in its window.
+const DATE_WINDOW = 40;
+
+/** The stretches of text within DATE_WINDOW of any probe, overlapping ones merged. */
+function windowsAround(text: string, probes: string[]): string[] {
+  const spans: Array<[number, number]> = [];
+  for (const p of probes) {
+    for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + 1)) spans.push([Math.max(0, at - DATE_WINDOW), at + p.length + DATE_WINDOW]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const out: string[] = [];
+  let current: [number, number] | undefined;
+  for (const span of spans) {
+    if (current && span[0] <= current[1]) current[1] = Math.max(current[1], span[1]);
+    else {
+      if (current) out.push(text.slice(current[0], current[1]));
+      current = [span[0], span[1]];
+    }
+  }
+  if (current) out.push(text.slice(current[0], current[1]));
+  return out;
 }
 
 // Single-byte sets whose bytes read as latin1 fold to the same letters; any other set is matched decoded.
