@@ -208,6 +208,12 @@ describe('residual check: every needle, wherever it hides, and never the gateway
     expect(findings([], { values: [] })).toEqual(expect.arrayContaining(['InstitutionName', 'PatientID']));
   });
 
+  it('does not hold the patient\'s research ID minted under the old site code after the site code changes', () => {
+    const afterChange = ownValues(original, settings.deid, { researchId: 'KGH-7F3K9Q2M', siteCode: 'NEWSITE' });
+    // Institution Name still says KGH in this synthetic output, so only that (the old site code) is left to find.
+    expect(findings([], afterChange)).toEqual(['InstitutionName']);
+  });
+
   it('knows a staff name that only a Person Identification Code Sequence holds (a Code Meaning)', () => {
     expect(findings([utf8('ContentDescription', 'LO', 'CAD marks by I. Halvorsen')])).toEqual(['ContentDescription']);
     expect(findings([utf8('StudyDescription', 'LO', 'Mammo EMP4417')])).toEqual(['StudyDescription']);
