@@ -86,16 +86,24 @@ export function originalSpan(folded: FoldedText, start: number, end: number): [n
 const CJK_CLASS = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}';
 export const CJK = new RegExp(`[${CJK_CLASS}]`, 'u');
 /** A character that continues a word: a letter or digit of a script that separates words by spaces. */
-const WORD_CHAR = `(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}])`;
+const WORD_CHAR = new RegExp(`^(?![${CJK_CLASS}])[\\p{L}\\p{N}]$`, 'u');
+const DIGIT = /^\p{N}$/u;
 
 // What may stand between the parts of an identifier: ASCII punctuation and white space (the compact look-up takes
 // out exactly these, so it never misses a match the pattern would find).
 const ID_SEPARATOR = '[\\s!-/:-@\\[-`{-~]';
 const ID_SEPARATORS = new RegExp(`${ID_SEPARATOR}+`, 'g');
+// What may stand between the words of a name or place: spaces and punctuation (ASCII, Latin-1, general, CJK and
+// full-width). Written as ranges, not Unicode properties: each instance compiles its own patterns, and property
+// classes make that slow.
+const NAME_GAP = '[\\s!-/:-@\\[-`{-~\\u00a0-\\u00bf\\u00d7\\u00f7\\u2000-\\u206f\\u3000-\\u303f\\u30fb\\uff01-\\uff0f\\uff1a-\\uff20]';
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type NeedleKind = 'name' | 'identifier' | 'place' | 'verbatim';
+
+/** What must not adjoin a match: nothing checked, a digit, or a letter or digit of a spaced script. */
+type Boundary = 'none' | 'digit' | 'word';
 
 /** An identifying value compiled for folded text. */
 export interface CompiledNeedle {
@@ -104,11 +112,15 @@ export interface CompiledNeedle {
   /** An identifier without separators, which every match contains once separators are taken out of the text. */
   compact?: string;
   pattern: RegExp;
+  before: Boundary;
+  after: Boundary;
 }
+
+const PARTS = new RegExp(`[${CJK_CLASS}]|[\\p{L}\\p{N}]+`, 'gu');
 
 /** The parts of a folded value: runs of letters or digits; each CJK character its own part. */
 function partsOf(folded: string, splitLetterDigit: boolean): string[] {
-  const runs = folded.match(new RegExp(`[${CJK_CLASS}]|[\\p{L}\\p{N}]+`, 'gu')) ?? [];
+  const runs = folded.match(PARTS) ?? [];
   if (!splitLetterDigit) return runs;
   return runs.flatMap((r) => r.match(/\p{L}+|\p{N}+/gu) ?? [r]);
 }
@@ -123,7 +135,7 @@ export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle |
   const folded = foldForSearch(value.trim());
   if (kind === 'verbatim') {
     if (folded.length < 4) return undefined;
-    return { probe: folded, pattern: new RegExp(escapeRegExp(folded), 'gu') };
+    return { probe: folded, pattern: new RegExp(escapeRegExp(folded), 'gu'), before: 'none', after: 'none' };
   }
   const parts = partsOf(folded, kind === 'identifier');
   if (parts.length === 0) return undefined;
@@ -136,35 +148,48 @@ export function compileNeedle(value: string, kind: NeedleKind): CompiledNeedle |
     body = parts.map(escapeRegExp).reduce((acc, p, i) => {
       if (i === 0) return p;
       const initial = parts[i - 1]!.length === 1 || parts[i]!.length === 1;
-      return `${acc}[^\\p{L}\\p{N}]${initial && !CJK.test(parts[i]!) ? '+' : '*'}${p}`;
+      return `${acc}${NAME_GAP}${initial && !CJK.test(parts[i]!) ? '+' : '*'}${p}`;
     }, '');
   }
   const first = [...parts[0]!][0]!;
-  const lastPart = parts[parts.length - 1]!;
-  const last = [...lastPart][[...lastPart].length - 1]!;
+  const lastPart = [...parts[parts.length - 1]!];
+  const last = lastPart[lastPart.length - 1]!;
   // An identifier of six or more characters is distinctive enough to be found inside other text ("xxMRN0042xx"),
   // except next to a digit: a number inside a longer number is another number.
   const long = kind === 'identifier' && parts.join('').length >= 6;
-  const edge = (ch: string, side: 'before' | 'after'): string => {
-    if (CJK.test(ch)) return '';
-    if (kind === 'identifier' && /\p{N}/u.test(ch)) return side === 'before' ? '(?<!\\p{N})' : '(?!\\p{N})';
-    if (long) return '';
-    return side === 'before' ? `(?<!${WORD_CHAR})` : `(?!${WORD_CHAR})`;
+  const edge = (ch: string): Boundary => {
+    if (CJK.test(ch)) return 'none';
+    if (kind === 'identifier' && DIGIT.test(ch)) return 'digit';
+    return long ? 'none' : 'word';
   };
-  const before = edge(first, 'before');
-  const after = edge(last, 'after');
   const probe = parts.reduce((a, b) => (b.length > a.length ? b : a), '');
-  const pattern = new RegExp(`${before}${body}${after}`, 'gu');
-  if (kind === 'identifier') return { probe: probe.slice(0, 1), compact: parts.join(''), pattern };
-  return { probe, pattern };
+  const pattern = new RegExp(body, 'gu');
+  const compiled = { pattern, before: edge(first), after: edge(last) };
+  if (kind === 'identifier') return { probe: probe.slice(0, 1), compact: parts.join(''), ...compiled };
+  return { probe, ...compiled };
+}
+
+function bounded(ch: string | undefined, boundary: Boundary): boolean {
+  if (ch === undefined || boundary === 'none') return true;
+  return boundary === 'digit' ? !DIGIT.test(ch) : !WORD_CHAR.test(ch);
 }
 
 /** Every match of a compiled needle in folded text, as [start, end) of the folded text. */
-export function matchesOf(folded: string, needle: CompiledNeedle): Array<[number, number]> {
+export function matchesOf(folded: string, needle: CompiledNeedle, firstOnly = false): Array<[number, number]> {
   if (!folded.includes(needle.probe)) return [];
   const out: Array<[number, number]> = [];
-  needle.pattern.lastIndex = 0;
-  for (const m of folded.matchAll(needle.pattern)) out.push([m.index, m.index + m[0].length]);
+  const re = needle.pattern;
+  re.lastIndex = 0;
+  for (let m = re.exec(folded); m; m = re.exec(folded)) {
+    const end = m.index + m[0].length;
+    if (bounded(folded[m.index - 1], needle.before) && bounded(folded[end], needle.after)) {
+      out.push([m.index, end]);
+      if (firstOnly) break;
+    } else {
+      // Not bounded here: a match may still start one character later ("xmary mary").
+      re.lastIndex = m.index + 1;
+    }
+  }
   return out;
 }
 
@@ -174,6 +199,5 @@ export const compactForSearch = (folded: string): string => folded.replace(ID_SE
 export function containsNeedle(folded: string, needle: CompiledNeedle, compact?: string): boolean {
   if (!folded.includes(needle.probe)) return false;
   if (needle.compact && compact !== undefined && !compact.includes(needle.compact)) return false;
-  needle.pattern.lastIndex = 0;
-  return needle.pattern.test(folded);
+  return matchesOf(folded, needle, true).length > 0;
 }
