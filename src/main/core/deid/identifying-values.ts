@@ -48,12 +48,12 @@ const PLACE_KEYWORDS = new Set([
 ]);
 
 /** Code sequences whose code names a person (Code Value: a staff ID; Code Meaning: the name). */
-const PERSON_CODE_SEQUENCES = new Set([
+export const PERSON_CODE_SEQUENCES = new Set([
   'PersonIdentificationCodeSequence', 'VerifyingObserverIdentificationCodeSequence', 'HumanPerformerCodeSequence',
   'HangingProtocolUserIdentificationCodeSequence', 'ContentCreatorIdentificationCodeSequence',
 ]);
 /** Code sequences whose code names a place or a device. */
-const PLACE_CODE_SEQUENCES = new Set([
+export const PLACE_CODE_SEQUENCES = new Set([
   'InstitutionCodeSequence', 'ScheduledStationNameCodeSequence', 'PerformedStationNameCodeSequence', 'PatientInsurancePlanCodeSequence',
 ]);
 

@@ -13,7 +13,8 @@ import {
   type Tag,
 } from '../dicom';
 import type { ByteSource } from '../dicom/source';
-import { collectIdentifyingValues } from '../deid/identifying-values';
+import { PERSON_CODE_SEQUENCES, PLACE_CODE_SEQUENCES, collectIdentifyingValues } from '../deid/identifying-values';
+import { isDescriptorWord } from '../deid/descriptor-cleaner';
 import { type CompiledNeedle, type NeedleKind, compactForSearch, compileNeedle, containsNeedle, foldForSearch } from '../deid/text-match';
 import { findWrittenDates } from '../deid/written-dates';
 import { pdfText } from './pdf-text';
@@ -47,7 +48,9 @@ export function identifyingValuesOf(original: DicomDataset, retained: RetainedBy
     if (!out.has(key)) out.set(key, { value, kind });
   };
   v.names.forEach((n) => add(n, 'name'));
-  v.nameWords.forEach((n) => add(n, 'name'));
+  // A single word of a name that is also an ordinary descriptor word ("Last Name^First Name", "Enter text") would
+  // be found in every SR; the whole name still is a needle.
+  v.nameWords.filter((n) => !isDescriptorWord(n)).forEach((n) => add(n, 'name'));
   v.identifiers.forEach((n) => add(n, 'identifier'));
   v.places.forEach((n) => add(n, 'place'));
   v.alternativeCalendarDates.forEach((n) => add(n, 'verbatim'));
@@ -147,6 +150,7 @@ function windowsAround(text: string, probes: string[]): string[] {
 const LATIN1_READABLE = new Set(['', 'ISO_IR 6', 'ISO_IR 100', 'ISO 2022 IR 6', 'ISO 2022 IR 100']);
 const ENCAPSULATED_DOCUMENT = tagOf('EncapsulatedDocument');
 const CODE_SYSTEM_NAMES = new Set([tagOf('CodingSchemeDesignator'), tagOf('CodingSchemeVersion')]);
+const CODE_VALUES = new Set([tagOf('CodeValue'), tagOf('LongCodeValue'), tagOf('URNCodeValue')]);
 
 /**
  * Scans a de-identified instance (every element at every depth, private or not, decoded with its character
@@ -158,12 +162,13 @@ export function findResidualPhi(output: ParsedInstance, identifying: Identifying
   const findings = new Map<string, ResidualFinding>();
   const found = (name: string): void => void findings.set(name, { path: name });
   let excused = false;
-  const walk = (ds: DicomDataset, inherited: string[], prefix: string): void => {
+  const walk = (ds: DicomDataset, inherited: string[], prefix: string, sequence = ''): void => {
     const charset = specificCharacterSetOf(ds, inherited);
     for (const e of ds.values()) {
-      const name = `${prefix}${keywordOf(e.tag) ?? formatTag(e.tag)}`;
+      const keyword = keywordOf(e.tag) ?? formatTag(e.tag);
+      const name = `${prefix}${keyword}`;
       if (e.items) {
-        e.items.forEach((item, i) => walk(item, charset, `${name}[${i}].`));
+        e.items.forEach((item, i) => walk(item, charset, `${name}[${i}].`, keyword));
         continue;
       }
       // The image itself is out of scope (burned-in text has its own check); everything else is scanned.
@@ -171,7 +176,9 @@ export function findResidualPhi(output: ParsedInstance, identifying: Identifying
       const text = TEXT_VRS.has(e.vr) ? decodeText(e.value, e.vr, charset) : e.value.toString('latin1');
       if (!needles.hit(text)) continue;
       // A coding scheme's designator names a code system ("TEST", "SRT"), never a person, whatever a name spells.
-      if (CODE_SYSTEM_NAMES.has(e.tag)) excused = true;
+      // A code's value names a concept ("2721" of a waveform annotation), unless it is an identification code (a
+      // staff ID in Person Identification Code Sequence). Code Meanings are always searched.
+      if (CODE_SYSTEM_NAMES.has(e.tag) || (CODE_VALUES.has(e.tag) && !PERSON_CODE_SEQUENCES.has(sequence) && !PLACE_CODE_SEQUENCES.has(sequence))) excused = true;
       else found(name);
     }
   };
