@@ -255,3 +255,31 @@ describe('residual check: every needle, wherever it hides, and never the gateway
     expect(findings([document16])).toEqual(['EncapsulatedDocument (PDF text)']);
   });
 });
+
+describe('residual check after real de-identification with the README\'s site code', () => {
+  it('holds nothing when the site code KGH is also the Issuer of Patient ID of every instance', async () => {
+    const g = await generateMammograms(['--patients', '1', '--studies-per-patient', '1', '--views', '2']);
+    const kgh = new Crosswalk(openDatabase(path.join(outDir, 'kgh.db'), crypto.randomBytes(32).toString('hex')), 'KGH');
+    for (const f of g.files) {
+      const input = path.join(g.dir, f.file);
+      const parsed = parseInstanceFile(input);
+      const issuer = tagOf('IssuerOfPatientID');
+      parsed.dataset.set(issuer, textElement(issuer, 'LO', 'KGH'));
+      const identity = readIdentity(parsed);
+      const patient = kgh.linkPatient(identity);
+      const study = kgh.linkStudy(patient, identity);
+      const result = deidentifyDataset(parsed.dataset, identity, {
+        settings: settings.deid, researchId: patient.researchId, siteCode: 'KGH', researchAccessionNumber: study.researchAccessionNumber,
+        researchStudyId: study.researchStudyId, mapUid: (u) => kgh.mapUid(u),
+      });
+      const target = path.join(outDir, `kgh-${f.file}`);
+      await writePieces(target, encodeInstance({ dataset: result.dataset, syntax: parsed.syntax, source: parsed.source, sopClassUid: result.sopClassUid, sopInstanceUid: result.sopInstanceUid }), parsed.syntax.deflated ? undefined : input, parsed.source);
+      expect(patient.researchId).toMatch(/^KGH-/);
+      const written = { researchId: patient.researchId, researchAccessionNumber: study.researchAccessionNumber, researchStudyId: study.researchStudyId, siteCode: 'KGH' };
+      expect(checkOutputFile(target, parsed.dataset, settings.deid, written)).toEqual([]);
+      // What the check found before it knew the gateway's own values: the site code and the research ID.
+      expect(checkOutputFile(target, parsed.dataset, settings.deid).map((x) => x.path)).toEqual(expect.arrayContaining(['InstitutionName', 'PatientID']));
+      parsed.close();
+    }
+  });
+});
