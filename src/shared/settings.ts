@@ -159,11 +159,18 @@ export const ScreeningSettings = z.strictObject({
   deviceRules: z.array(DeviceRedactionRule).default([]),
 });
 
+// Residual check (issue 16): values that cannot name a site, because the gateway or earlier anonymizers write them.
+const NEVER_SITE_CODES = new Set(['ANON', 'ANONYMIZ', 'NONE', 'NULL', 'UNKNOWN', 'REMOVED', 'YES', 'NO', 'DCM', 'LABEL', 'MODIFIED', 'NA', 'DUMMY']);
+
 export const SiteSettings = z.strictObject({
   /** Prefix of every research ID this gateway issues. */
   code: z
     .string()
     .regex(/^[A-Z0-9]{2,8}$/, 'Site code is 2–8 capital letters or digits')
+    // Residual check (issue 16): the site code is the gateway's own value, never counted as a leak, so it must
+    // never be able to equal a patient's value: digits alone can be a birth date, an ID or an accession number.
+    .refine((code) => /[A-Z]/.test(code), 'Site code needs at least one letter: a code of digits alone could equal a patient\'s birth date, ID or accession number, which the de-identified files would then carry unchecked')
+    .refine((code) => !NEVER_SITE_CODES.has(code), 'Site code must not be a placeholder or a value the gateway writes itself (ANON, NONE, UNKNOWN, YES, DCM…): researchers could not tell the site from an emptied value')
     .default('SITE'),
 });
 

@@ -341,7 +341,12 @@ export class Pipeline {
       });
       await writePieces(outboxPath, pieces, parsed.syntax.deflated ? undefined : job.spoolPath, parsed.source);
       // The file as written is what leaves, so that is what is checked; any hit is a defect of the profile.
-      const findings = checkOutputFile(outboxPath, parsed.dataset, deid);
+      const findings = checkOutputFile(outboxPath, parsed.dataset, deid, {
+        researchId: patient.researchId,
+        researchAccessionNumber: study.researchAccessionNumber,
+        researchStudyId: study.researchStudyId,
+        siteCode: this.deps.settings().site.code,
+      });
       if (findings.length > 0) {
         await fs.promises.rm(outboxPath, { force: true });
         const paths = findings.map((f) => f.path);

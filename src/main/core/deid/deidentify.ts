@@ -21,6 +21,7 @@ import { encodeText } from './charset';
 import { SafePrivateFilter } from './safe-private';
 import type { InstanceIdentity } from './identity';
 import { deidPolicy } from './policy';
+import { DescriptorCleaner } from './descriptor-cleaner';
 
 /** What the crosswalk decided for this instance's patient and study. */
 export interface DeidContext {
@@ -121,59 +122,11 @@ const DUMMY_TEXT: Record<string, string> = {
   UR: 'http://anonymized.invalid/',
 };
 
-/**
- * Values of this instance that identify the patient or the people and places around them.
- * Descriptors are cleaned of them (Clean Descriptors Option).
- */
-function identifyingValues(ds: DicomDataset, charset: string[]): string[] {
-  const values = new Set<string>();
-  const add = (v: string | undefined): void => {
-    if (!v) return;
-    for (const part of v.split(/[\\^=]/)) {
-      const p = part.trim();
-      if (p.length >= 2) values.add(p);
-    }
-  };
-  const keywords = [
-    'PatientName', 'PatientID', 'IssuerOfPatientID', 'OtherPatientIDs', 'OtherPatientNames', 'PatientBirthName',
-    'PatientMotherBirthName', 'PatientAddress', 'PatientTelephoneNumbers', 'AccessionNumber', 'StudyID',
-    'InstitutionName', 'InstitutionAddress', 'InstitutionalDepartmentName', 'ReferringPhysicianName',
-    'PerformingPhysicianName', 'OperatorsName', 'NameOfPhysiciansReadingStudy', 'PhysiciansOfRecord',
-    'RequestingPhysician', 'StationName', 'DeviceSerialNumber', 'MilitaryRank', 'BranchOfService', 'MedicalRecordLocator',
-  ];
-  for (const k of keywords) add(stringValue(ds, tagOf(k), charset));
-  const birth = stringValue(ds, T.PatientBirthDate, charset);
-  if (birth && /^\d{8}$/.test(birth)) {
-    values.add(birth);
-    values.add(`${birth.slice(0, 4)}-${birth.slice(4, 6)}-${birth.slice(6)}`);
-    values.add(`${birth.slice(6)}/${birth.slice(4, 6)}/${birth.slice(0, 4)}`);
-    values.add(`${birth.slice(4, 6)}/${birth.slice(6)}/${birth.slice(0, 4)}`);
-  }
-  // Longest first, so "HOLLOWAY-SMITH" is removed before "HOLLOWAY".
-  return [...values].sort((a, b) => b.length - a.length);
-}
-
 const FREE_TEXT_VRS = new Set(['LT', 'ST', 'UT']);
-// Phone numbers and dates written as text, whoever they belong to.
-const GENERIC_IDENTIFIERS = [/\+?\d[\d ().-]{6,}\d/g, /\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b/g];
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-function cleanText(text: string, identifying: string[]): string {
-  let out = text;
-  for (const v of identifying) {
-    // Short values only as whole words, so "LI" does not eat "CLINICAL".
-    const pattern = v.length < 4 ? new RegExp(`\\b${escapeRegExp(v)}\\b`, 'gi') : new RegExp(escapeRegExp(v), 'gi');
-    out = out.replace(pattern, '');
-  }
-  for (const pattern of GENERIC_IDENTIFIERS) out = out.replace(pattern, '');
-  return out.replace(/\s{2,}/g, ' ').trim();
-}
-
 interface Walk {
   options: Set<ProfileOption>;
   ctx: DeidContext;
-  identifying: string[];
+  cleaner: DescriptorCleaner;
   privates: SafePrivateFilter | undefined;
 }
 
@@ -284,7 +237,7 @@ function applyAction(action: ProfileAction, e: DicomElement, w: Walk, charset: s
       // instance's values would catch: it cannot be shown clean, so it goes. Short descriptors are scrubbed.
       if (FREE_TEXT_VRS.has(e.vr)) return undefined;
       const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
-      const cleaned = cleanText(text, w.identifying);
+      const cleaned = w.cleaner.clean(text);
       if (cleaned === text) return e;
       const bytes = encodeText(cleaned, e.vr, charset);
       // Text we cannot write back in the instance's character set is emptied rather than mis-encoded.
@@ -314,6 +267,13 @@ function privateElement(e: DicomElement, w: Walk, charset: string[], kept: Reado
 }
 
 const DATE_VRS = new Set(['DA', 'DT']);
+/** GSPS and annotation text, with what a Type 1 one holds when nothing of it may stay. */
+const PRESENTATION_TEXT = new Map<Tag, string>([
+  [tagOf('ContentDescription'), ''],
+  [tagOf('GraphicLayerDescription'), ''],
+  [tagOf('UnformattedTextValue'), 'ANONYMIZED'],
+  [tagOf('ContentLabel'), 'LABEL'],
+]);
 
 /** Even groups 6000–601E (overlays) and 5000–501E (curves): one repeating group per overlay or curve. */
 const isRepeatingGroup = (g: number, base: number): boolean => (g & 1) === 0 && g >= base && g <= base + 0x1e;
@@ -349,6 +309,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placem
       if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
       break;
   }
+  // Presentation text (GSPS, annotations) is free text the table does not list: cleaned like a descriptor.
+  if (PRESENTATION_TEXT.has(t)) return w.cleaner.cleanElement(e, charset, PRESENTATION_TEXT.get(t));
   const type = attributeTypeAt(t, placement);
   const action = resolveAction(t, w.options, type);
   if (action === undefined) {
@@ -376,9 +338,8 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placem
 /** Applies the PS3.15 Basic Profile with the configured options to a parsed instance's dataset. */
 export function deidentifyDataset(original: DicomDataset, identity: InstanceIdentity, ctx: DeidContext): DeidResult {
   const options = enabledOptions(ctx.settings);
-  const charset = specificCharacterSetOf(original);
   const privates = options.has('rtnSafePrivOpt') ? new SafePrivateFilter(ctx.settings.retainSafePrivate.allowList) : undefined;
-  const w: Walk = { options, ctx, identifying: identifyingValues(original, charset), privates };
+  const w: Walk = { options, ctx, cleaner: new DescriptorCleaner(original), privates };
   const ds = walkDataset(original, w, []);
 
   // Age matters for breast-cancer research: computed from the real dates before they are modified.

@@ -4,3 +4,5 @@ export { resolveAction, resolveCode, profileRowFor, profileRows, actionForCode, 
 export { burnedInTextRisk } from './burned-in';
 export { SafePrivateFilter } from './safe-private';
 export { deidPolicy, describePolicy, POLICY_SCHEMA, type DeidPolicy, type PolicyDescription } from './policy';
+export { collectIdentifyingValues, type IdentifyingValues } from './identifying-values';
+export { DescriptorCleaner, isDescriptorWord } from './descriptor-cleaner';

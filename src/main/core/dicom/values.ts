@@ -1,5 +1,6 @@
 import type { DicomDataset, DicomElement } from './model';
 import type { Tag } from './tag';
+import { decodeIso2022, isIso2022MultiByte } from './iso2022';
 
 /** VRs whose value is text; everything else is binary and is never rewritten as text. */
 export const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
@@ -26,6 +27,8 @@ export const CHARSETS: Record<string, string> = {
 /** Decodes text with the dataset's Specific Character Set; text VRs outside PN/LO/SH/ST/LT/UC/UT are always ASCII. */
 export function decodeText(bytes: Buffer, vr: string, specificCharacterSet: string[]): string {
   const ascii = !['PN', 'LO', 'SH', 'ST', 'LT', 'UC', 'UT'].includes(vr);
+  // Escape sequences switch sets inside a value: no single WHATWG label reads them (IR 149's ESC $ ) C, IR 13 + IR 87).
+  if (!ascii && isIso2022MultiByte(specificCharacterSet)) return decodeIso2022(bytes, vr, specificCharacterSet);
   // With several terms (code extensions), the last non-default one is the best single guess.
   const term = ascii ? '' : ([...specificCharacterSet].reverse().find((t) => t.trim() !== '') ?? '').trim();
   const label = CHARSETS[term] ?? 'latin1';

@@ -1,2 +1,3 @@
-export { identifyingValuesOf, findResidualPhi, type IdentifyingValue, type ResidualFinding, type RetainedByPolicy } from './residual-phi';
-export { checkOutputFile, retainedByPolicy } from './output-check';
+export { identifyingValuesOf, findResidualPhi, type IdentifyingValue, type OwnValues, type ResidualFinding, type RetainedByPolicy } from './residual-phi';
+export { checkOutputFile, ownValues, retainedByPolicy, type WrittenByGateway } from './output-check';
+export { pdfText } from './pdf-text';

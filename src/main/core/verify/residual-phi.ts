@@ -1,17 +1,23 @@
 import {
   type DicomDataset,
+  type DicomElement,
   type ParsedInstance,
   TEXT_VRS,
   decodeText,
   formatTag,
   keywordOf,
   specificCharacterSetOf,
-  trimValue,
   PIXEL_DATA,
   groupOf,
+  tagOf,
   type Tag,
 } from '../dicom';
 import type { ByteSource } from '../dicom/source';
+import { PERSON_CODE_SEQUENCES, PLACE_CODE_SEQUENCES, collectIdentifyingValues } from '../deid/identifying-values';
+import { isDescriptorWord } from '../deid/descriptor-cleaner';
+import { type CompiledNeedle, type NeedleKind, compactForSearch, compileNeedle, containsNeedle, foldForSearch } from '../deid/text-match';
+import { findWrittenDates } from '../deid/written-dates';
+import { pdfText } from './pdf-text';
 
 /** What the policy keeps on purpose: values found only there are not evidence of a leak. */
 export interface RetainedByPolicy {
@@ -21,89 +27,36 @@ export interface RetainedByPolicy {
   birthDateUnchanged?: boolean;
 }
 
-/** Attributes whose values identify the patient, the people around them or the place (PS3.15 E.1-1 D/Z/X rows). */
-const IDENTIFYING_KEYWORDS = new Set([
-  'PatientID', 'OtherPatientIDs', 'IssuerOfPatientID', 'AccessionNumber', 'StudyID', 'PatientAddress',
-  'PatientTelephoneNumbers', 'InstitutionName', 'InstitutionAddress', 'InstitutionalDepartmentName', 'StationName',
-  'DeviceSerialNumber', 'MedicalRecordLocator', 'RequestedProcedureID', 'ScheduledProcedureStepID',
-  'PerformedProcedureStepID', 'AdmissionID', 'FillerOrderNumberImagingServiceRequest',
-  'PlacerOrderNumberImagingServiceRequest', 'MilitaryRank', 'BranchOfService', 'RegionOfResidence',
-  'CountryOfResidence', 'PatientInsurancePlanCodeSequence', 'PatientBirthName', 'PatientMotherBirthName',
-]);
-
-/** The values a de-identified instance must not contain: taken from its original, with where they came from. */
+/** A value a de-identified instance must not contain, taken from its original, with how it is matched. */
 export interface IdentifyingValue {
   value: string;
-  /**
-   * Matched only as a whole token: short values (a 2-letter name must not hit every "LI" in the file) and name
-   * components ("MARY" must not hit "SUMMARY").
-   */
-  wholeToken: boolean;
-  /** A number: matched only where no digit adjoins it, so a short patient ID is not found inside a random 2.25 UID. */
-  digitBounded?: boolean;
+  /** name/place: whole words in any spelling; identifier: also compact; verbatim/uid: as written; birthDate: any written form. */
+  kind: NeedleKind | 'uid' | 'birthDate';
 }
 
-// Placeholders (an earlier anonymizer's, or the gateway's own dummy value) identify no one.
-const PLACEHOLDERS = new Set(['ANONYMIZED', 'ANONYMISED', 'ANONYMOUS', 'UNKNOWN', 'NONE']);
-
-const WELL_KNOWN_UID = /^1\.2\.840\.10008\./;
-// UIDs that name a class or a syntax, not this patient's instance.
-const NOT_INSTANCE_UID = /ClassUID$|TransferSyntaxUID$|^CodingSchemeUID$|^ImplementationClassUID$/;
-// A value found in these is the maker's or a code's, kept by design.
-const MAKER_OR_CODE = /^(Manufacturer|ManufacturerModelName|CodeValue|CodingSchemeDesignator|CodeMeaning|Modality|BodyPartExamined)$/;
-
 /**
- * Collects identifying values of the original instance: every person-name component at any depth, the
- * identifying attributes above, every instance/series/study/frame UID (anything but well-known DICOM UIDs
- * and class UIDs), and the birth date in its usual spellings.
+ * The identifying values of an original (deid/identifying-values.ts): every person at any depth (PN in all
+ * component groups, person identification codes), identifiers, places, instance UIDs, the birth date and its
+ * alternative-calendar form. Nothing is dropped because it also appears in a Code Meaning or the maker's name:
+ * a Person Identification Code Sequence puts the person's name in a Code Meaning.
  */
 export function identifyingValuesOf(original: DicomDataset, retained: RetainedByPolicy = {}): IdentifyingValue[] {
-  const values = new Map<string, IdentifyingValue>();
-  const kept = new Set<string>();
-  const add = (v: string, nameComponent = false): void => {
-    const value = v.trim();
-    if (value.length < 2 || /^\d{1,3}$/.test(value) || PLACEHOLDERS.has(value.toUpperCase())) return;
-    const key = value.toUpperCase();
-    // The same text as an ID and as a name component: the stricter (substring) match wins.
-    const wholeToken = value.length < 4 || (nameComponent && values.get(key)?.wholeToken !== false);
-    values.set(key, { value, wholeToken, digitBounded: /^\d+$/.test(value) });
+  const v = collectIdentifyingValues(original, { keepsAttribute: retained.keepsAttribute });
+  const out = new Map<string, IdentifyingValue>();
+  const add = (value: string, kind: IdentifyingValue['kind']): void => {
+    const key = `${kind}:${foldForSearch(value)}`;
+    if (!out.has(key)) out.set(key, { value, kind });
   };
-  const walk = (ds: DicomDataset, inherited: string[]): void => {
-    const charset = specificCharacterSetOf(ds, inherited);
-    for (const e of ds.values()) {
-      if (e.items) {
-        e.items.forEach((item) => walk(item, charset));
-        continue;
-      }
-      if (!e.value || !TEXT_VRS.has(e.vr)) continue;
-      // Decided by tag before decoding: most attributes are neither identifying nor a maker's name.
-      const keyword = keywordOf(e.tag) ?? '';
-      const makerOrCode = MAKER_OR_CODE.test(keyword);
-      const relevant = e.vr === 'PN' || IDENTIFYING_KEYWORDS.has(keyword) || (e.vr === 'UI' && !NOT_INSTANCE_UID.test(keyword)) || keyword === 'PatientBirthDate';
-      if (!makerOrCode && (!relevant || retained.keepsAttribute?.(e.tag))) continue;
-      const text = trimValue(decodeText(e.value, e.vr, charset), e.vr);
-      if (!text) continue;
-      if (e.vr === 'PN') {
-        for (const part of text.split(/[\\^=]/)) add(part, true);
-      } else if (IDENTIFYING_KEYWORDS.has(keyword)) {
-        for (const part of text.split('\\')) add(part);
-      } else if (e.vr === 'UI' && !NOT_INSTANCE_UID.test(keyword)) {
-        for (const uid of text.split('\\')) if (!WELL_KNOWN_UID.test(uid) && uid.length > 8) add(uid);
-      } else if (keyword === 'PatientBirthDate' && /^\d{8}$/.test(text) && !retained.birthDateUnchanged) {
-        add(text);
-        add(`${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}`);
-        add(`${text.slice(6)}/${text.slice(4, 6)}/${text.slice(0, 4)}`);
-        add(`${text.slice(4, 6)}/${text.slice(6)}/${text.slice(0, 4)}`);
-        add(`${text.slice(6)}.${text.slice(4, 6)}.${text.slice(0, 4)}`);
-      } else if (makerOrCode) {
-        kept.add(text.toUpperCase());
-      }
-    }
-  };
-  walk(original, []);
-  // A removed value that is also the maker's name ("TOSHIBA" as institution) is not evidence of a leak.
-  for (const [key] of values) if ([...kept].some((k) => k.includes(key))) values.delete(key);
-  return [...values.values()];
+  v.names.forEach((n) => add(n, 'name'));
+  // A single word of a name that is also an ordinary descriptor word ("Last Name^First Name", "Enter text") would
+  // be found in every SR; the whole name still is a needle.
+  v.nameWords.filter((n) => !isDescriptorWord(n)).forEach((n) => add(n, 'name'));
+  v.identifiers.forEach((n) => add(n, 'identifier'));
+  v.places.forEach((n) => add(n, 'place'));
+  v.alternativeCalendarDates.forEach((n) => add(n, 'verbatim'));
+  v.uids.forEach((n) => add(n, 'uid'));
+  if (!retained.birthDateUnchanged) v.birthDates.forEach((n) => add(n, 'birthDate'));
+  return [...out.values()];
 }
 
 /** Where a residual identifying value was found: the attribute path, never the value itself. */
@@ -111,68 +64,147 @@ export interface ResidualFinding {
   path: string;
 }
 
-interface Needle {
-  text: string;
-  wholeToken: boolean;
-  digitBounded: boolean;
+/**
+ * The gateway's own values in the output (research ID, site code, research accession and study IDs, dummies,
+ * the de-identification method text) and the maker's name the profile keeps: never evidence of a leak, even when
+ * equal to a value of the original (a site code "KGH" that is also the Issuer of Patient ID).
+ */
+export interface OwnValues {
+  values: string[];
 }
 
-function matches(haystack: string, n: Needle): boolean {
-  const needle = n.text;
-  if (n.digitBounded && !n.wholeToken) {
-    let at = haystack.indexOf(needle);
-    while (at >= 0) {
-      if (!/[0-9]/.test(haystack[at - 1] ?? ' ') && !/[0-9]/.test(haystack[at + needle.length] ?? ' ')) return true;
-      at = haystack.indexOf(needle, at + 1);
+/** Compiled needles, with the gateway's own values masked out of every text before it is searched. */
+class NeedleSet {
+  private readonly needles: CompiledNeedle[] = [];
+  private readonly uids: string[] = [];
+  private readonly birthDates = new Set<string>();
+  private readonly own: string[];
+  private readonly dateProbes: string[] = [];
+  readonly asciiOnly: boolean;
+
+  constructor(identifying: IdentifyingValue[], own: OwnValues) {
+    for (const v of identifying) {
+      if (v.kind === 'uid') this.uids.push(v.value.toLowerCase());
+      else if (v.kind === 'birthDate') {
+        this.birthDates.add(v.value);
+        const year = Number(v.value.slice(0, 4));
+        // Japanese eras by first year: the era year of any date is its year minus the era's first year, plus one.
+        // An era begins within its first year, so a date in that year may belong to the one before: both.
+        for (const [start, kanji, letter] of ERAS.filter(([y]) => y <= year).slice(0, 2)) {
+          const n = year - start + 1;
+          this.dateProbes.push(`${kanji}${n}`, `${letter}${n}`, ...(n === 1 ? [`${kanji}元`] : []));
+        }
+        this.dateProbes.push(String(year));
+      }
+      else {
+        const n = compileNeedle(v.value, v.kind);
+        if (n) this.needles.push(n);
+      }
     }
-    return false;
+    // Longest first, so a research ID that starts with the site code is masked whole.
+    this.own = [...new Set(own.values.map((s) => foldForSearch(s.trim())).filter((s) => s.length >= 2))].sort((a, b) => b.length - a.length);
+    this.asciiOnly = identifying.every((v) => /^[\x20-\x7e]*$/.test(v.value));
   }
-  if (!n.wholeToken) return haystack.includes(needle);
-  let at = haystack.indexOf(needle);
-  while (at >= 0) {
-    const before = haystack[at - 1] ?? ' ';
-    const after = haystack[at + needle.length] ?? ' ';
-    if (!/[A-Z0-9]/.test(before) && !/[A-Z0-9]/.test(after)) return true;
-    at = haystack.indexOf(needle, at + 1);
+
+  /** Whether folded text holds any identifying value once the gateway's own values are taken out. */
+  hit(text: string): boolean {
+    let folded = foldForSearch(text);
+    for (const o of this.own) if (folded.includes(o)) folded = folded.split(o).join(' ');
+    if (this.uids.some((u) => folded.includes(u))) return true;
+    const compact = compactForSearch(folded);
+    if (this.needles.some((n) => containsNeedle(folded, n, compact))) return true;
+    // A birth date in any full written form; two-digit-year and six-digit forms are too like times to be evidence.
+    // Every full form holds the year, or its era and era year (昭和47年, s47.4.25): only text around those is read.
+    return windowsAround(folded, this.dateProbes).some((w) =>
+      findWrittenDates(w).some((d) => (d.certain || d.end - d.start === 8) && d.readings.some((r) => this.birthDates.has(r))));
   }
-  return false;
 }
+
+// Japanese eras: first Gregorian year, name, one-letter abbreviation (folded: lower case).
+const ERAS: Array<[number, string, string]> = [[2019, '令和', 'r'], [1989, '平成', 'h'], [1926, '昭和', 's'], [1912, '大正', 't'], [1868, '明治', 'm']];
+
+// Longer than any written date ("23 de septiembre de 1965"), so a date around a probe is always whole in its window.
+const DATE_WINDOW = 40;
+
+/** The stretches of text within DATE_WINDOW of any probe, overlapping ones merged. */
+function windowsAround(text: string, probes: string[]): string[] {
+  const spans: Array<[number, number]> = [];
+  for (const p of probes) {
+    for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + 1)) spans.push([Math.max(0, at - DATE_WINDOW), at + p.length + DATE_WINDOW]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const out: string[] = [];
+  let current: [number, number] | undefined;
+  for (const span of spans) {
+    if (current && span[0] <= current[1]) current[1] = Math.max(current[1], span[1]);
+    else {
+      if (current) out.push(text.slice(current[0], current[1]));
+      current = [span[0], span[1]];
+    }
+  }
+  if (current) out.push(text.slice(current[0], current[1]));
+  return out;
+}
+
+// Single-byte sets whose bytes read as latin1 fold to the same letters; any other set is matched decoded.
+const LATIN1_READABLE = new Set(['', 'ISO_IR 6', 'ISO_IR 100', 'ISO 2022 IR 6', 'ISO 2022 IR 100']);
+const ENCAPSULATED_DOCUMENT = tagOf('EncapsulatedDocument');
+const CODE_SYSTEM_NAMES = new Set([tagOf('CodingSchemeDesignator'), tagOf('CodingSchemeVersion')]);
+const CODE_VALUES = new Set([tagOf('CodeValue'), tagOf('LongCodeValue'), tagOf('URNCodeValue')]);
 
 /**
- * Scans a de-identified instance (every element at every depth, private or not, decoded with its
- * character set) and its raw bytes outside pixel data for any identifying value of the original.
+ * Scans a de-identified instance (every element at every depth, private or not, decoded with its character
+ * set; the text of an encapsulated PDF, streams inflated) and its raw bytes outside pixel data for any
+ * identifying value of the original, leaving out the gateway's own values.
  */
-export function findResidualPhi(output: ParsedInstance, identifying: IdentifyingValue[]): ResidualFinding[] {
-  const needles: Needle[] = identifying.map((v) => ({ text: v.value.toUpperCase(), wholeToken: v.wholeToken, digitBounded: v.digitBounded ?? false }));
-  const hit = (text: string): boolean => needles.some((n) => matches(text, n));
+export function findResidualPhi(output: ParsedInstance, identifying: IdentifyingValue[], own: OwnValues = { values: [] }): ResidualFinding[] {
+  const needles = new NeedleSet(identifying, own);
   const findings = new Map<string, ResidualFinding>();
-  const walk = (ds: DicomDataset, inherited: string[], prefix: string): void => {
+  const found = (name: string): void => void findings.set(name, { path: name });
+  let excused = false;
+  const walk = (ds: DicomDataset, inherited: string[], prefix: string, sequence = ''): void => {
     const charset = specificCharacterSetOf(ds, inherited);
     for (const e of ds.values()) {
+      const keyword = keywordOf(e.tag) ?? formatTag(e.tag);
+      const name = `${prefix}${keyword}`;
       if (e.items) {
-        const name = `${prefix}${keywordOf(e.tag) ?? formatTag(e.tag)}`;
-        e.items.forEach((item, i) => walk(item, charset, `${name}[${i}].`));
+        e.items.forEach((item, i) => walk(item, charset, `${name}[${i}].`, keyword));
         continue;
       }
       // The image itself is out of scope (burned-in text has its own check); everything else is scanned.
       if (!e.value || (prefix === '' && groupOf(e.tag) === PIXEL_GROUP)) continue;
-      const text = (TEXT_VRS.has(e.vr) ? decodeText(e.value, e.vr, charset) : e.value.toString('latin1')).toUpperCase();
-      if (!hit(text)) continue;
-      const name = `${prefix}${keywordOf(e.tag) ?? formatTag(e.tag)}`;
-      findings.set(name, { path: name });
+      const text = TEXT_VRS.has(e.vr) ? decodeText(e.value, e.vr, charset) : e.value.toString('latin1');
+      if (!needles.hit(text)) continue;
+      // A coding scheme's designator names a code system ("TEST", "SRT"), never a person, whatever a name spells.
+      // A code's value names a concept ("2721" of a waveform annotation), unless it is an identification code (a
+      // staff ID in Person Identification Code Sequence). Code Meanings are always searched.
+      if (CODE_SYSTEM_NAMES.has(e.tag) || (CODE_VALUES.has(e.tag) && !PERSON_CODE_SEQUENCES.has(sequence) && !PLACE_CODE_SEQUENCES.has(sequence))) excused = true;
+      else found(name);
     }
   };
   walk(output.meta, [], 'FileMeta.');
   // Bytes outside pixel data hold every element's value too; an ASCII value is the same bytes in any DICOM
-  // character set, so when all values are ASCII and the bytes hold none, no element can: the walk that names the
-  // attribute runs only after a hit (or when a value is not ASCII and must be matched decoded).
-  const raw = rawBytesOutsidePixelData(output.source, output.dataset).toString('latin1').toUpperCase();
-  const rawHit = hit(raw);
-  const ascii = needles.every((n) => /^[\x20-\x7e]*$/.test(n.text));
-  if (rawHit || !ascii) walk(output.dataset, [], '');
+  // character set, so when all values are ASCII, the set reads as latin1 and the bytes hold none, no element
+  // can: the walk that names the attribute runs only after a hit, or when text must be matched decoded.
+  const raw = rawBytesOutsidePixelData(output.source, output.dataset).toString('latin1');
+  const rawHit = needles.hit(raw);
+  const charset = specificCharacterSetOf(output.dataset);
+  const readable = charset.every((t) => LATIN1_READABLE.has(t.trim()));
+  if (rawHit || !needles.asciiOnly || !readable) walk(output.dataset, [], '');
+  // A PDF's text is compressed and escaped: no byte search sees it.
+  const document = output.dataset.get(ENCAPSULATED_DOCUMENT);
+  const pdf = document && documentBytes(document, output.source);
+  if (pdf && isPdf(pdf) && needles.hit(pdfText(pdf))) found('EncapsulatedDocument (PDF text)');
   // Bytes no element accounts for (padding, a malformed tail).
-  if (rawHit && findings.size === 0) findings.set('(file bytes)', { path: '(file bytes outside any attribute)' });
+  if (rawHit && findings.size === 0 && !excused) found('(file bytes outside any attribute)');
   return [...findings.values()];
+}
+
+const isPdf = (bytes: Buffer): boolean => bytes.subarray(0, 1024).includes('%PDF');
+
+function documentBytes(e: DicomElement, source: ByteSource): Buffer | undefined {
+  if (e.value) return e.value;
+  return e.bulk ? source.read(e.bulk.offset, e.bulk.length) : undefined;
 }
 
 const PIXEL_GROUP = 0x7fe0;
