@@ -300,9 +300,9 @@ describe('hostile corpus through storescu, the running gateway and a real Orthan
         else if (d.rule === 'month') expected = `${y}${mo}15${time}${offset}`;
         else if (d.rule === 'year') expected = `${y}0715${time}${offset}`;
         else {
-          // The shift is the one the patient's study date got; the study date itself is checked to move.
-          if (!outStudy || outStudy === inStudy) {
-            wrong.push(`${d.rule}/${d.file.name}: study date not shifted (${inStudy} → ${outStudy})`);
+          // The shift is the one the patient's study date got (a random whole number of days, zero included).
+          if (!outStudy) {
+            wrong.push(`${d.rule}/${d.file.name}: no study date in the output`);
             continue;
           }
           expected = `${addDays(`${y}${mo}${day}`, daysBetween(inStudy, outStudy))}${time}${offset}`;

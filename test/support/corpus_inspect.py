@@ -13,7 +13,7 @@ NEEDLES.json is a list of {"value", "class"}. For each file it reports:
 The search normalises both sides: accents and case folded (é→E, ø→O, ß→SS), every separator dropped (so
 "23.07.1965", "23 07 1965" and "23071965" are one needle, and "NS-448217-K" is found as "NS448217K"). UID needles
 are matched exactly. Raw bytes are the file outside the pixel data value (inflated first for the deflated transfer
-syntax), decoded as Latin-1, UTF-8, ISO 2022 (Japanese), GB18030 and UTF-16; PDF text is every Flate stream
+syntax), decoded as Latin-1, UTF-8, ISO 2022 (Japanese) and GB18030; PDF text is every Flate stream
 inflated plus the PDF's literal, hex and UTF-16 strings.
 """
 import hashlib
@@ -56,7 +56,8 @@ def pdf_text(data):
         raw = bytes.fromhex(re.sub(r"\s", "", h) + ("0" if len(re.sub(r"\s", "", h)) % 2 else ""))
         parts.append(raw[2:].decode("utf-16-be", "ignore") if raw.startswith(b"\xfe\xff") else raw.decode("latin-1"))
     for s in re.findall(r"\(((?:\\.|[^\\)])*)\)", text):
-        parts.append(re.sub(r"\\(.)", r"\1", s))
+        literal = re.sub(r"\\(.)", r"\1", s)
+        parts.append(literal[2:].encode("latin-1").decode("utf-16-be", "ignore") if literal.startswith("\xfe\xff") else literal)
     return "\n".join(parts)
 
 
@@ -123,7 +124,9 @@ def inspect(path, needles):
     for u in sorted({u["value"] for u in uids}, key=len, reverse=True):
         if len(u) > 8:
             blanked = blanked.replace(u.encode("ascii", "ignore"), b" ")
-    decodings = [blanked.decode(c, "ignore") for c in ("latin-1", "utf-8", "iso2022_jp", "gb18030", "utf-16-le", "utf-16-be")]
+    # Not UTF-16: any two ASCII letters read as UTF-16 are an ideograph, so CJK needles would be found by chance
+    # (UTF-16 text is looked for where it occurs, in PDF strings).
+    decodings = [blanked.decode(c, "ignore") for c in ("latin-1", "utf-8", "iso2022_jp", "gb18030")]
     raw_folded = [fold(d) for d in decodings] + [fold(pdf_text(raw))]
     raw_plain = raw.decode("latin-1")
     element_folded = [(t["path"], fold(t["value"])) for t in texts if t["vr"] != "UI"]
