@@ -202,7 +202,9 @@ describe('hostile corpus through storescu, the running gateway and a real Orthan
         (values[leak.value] ??= []).push(`${d.rule}/${d.file.name}: ${leak.where}`);
       }
     }
-    expect(byClass).toEqual({});
+    const counts = Object.entries(byClass).map(([c, values]) => `${c} ${Object.keys(values).length}`);
+    const total = Object.values(byClass).reduce((n, values) => n + Object.keys(values).length, 0);
+    expect(byClass, `${total} distinct identifying values delivered (${counts.join(', ')})`).toEqual({});
   });
 
   it('adds no IOD error (dciodvfy) to any output, on the file fetched from Orthanc, that its input did not have', () => {
@@ -214,7 +216,8 @@ describe('hostile corpus through storescu, the running gateway and a real Orthan
         .filter((e) => !ALLOWED_ADDED_ERRORS.some((a) => a.pattern.test(e)));
       if (extra.length) added[`${d.rule}/${d.file.name}`] = extra;
     }
-    expect(added).toEqual({});
+    const total = Object.values(added).reduce((n, errors) => n + errors.length, 0);
+    expect(added, `${total} dciodvfy errors added in ${Object.keys(added).length} outputs`).toEqual({});
   });
 
   it('keeps study dates, view and laterality codes and mammography descriptors', () => {
