@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOrthanc, type OrthancServer } from '../support/orthanc';
+import { startResearchOrthanc, type ResearchOrthanc } from '../support/research-orthanc';
 import { startGateway, type GatewayProcess } from '../support/gateway-process';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/processes';
@@ -15,9 +15,9 @@ import { openDatabase } from '../../src/main/core/store';
 
 /**
  * The hostile corpus of issue 16 (test/fixtures/generate-hostile-corpus.py) sent by storescu, each file in its own
- * transfer syntax, into the running gateway (spawned as `npm run headless` does) and on to a real Orthanc; what
- * Orthanc stores is fetched back (/instances/{id}/file) and read with pydicom, zlib and dciodvfy, never with the
- * gateway's own code.
+ * transfer syntax, into the running gateway (spawned as `npm run headless` does) and on to the research Orthanc
+ * with its shipped configuration; what Orthanc stores is fetched back (/instances/{id}/file) and read with pydicom,
+ * zlib and dciodvfy, never with the gateway's own code.
  *
  * Four gateways run side by side into one Orthanc: the main one (site code KGH, equal to one patient's Issuer of
  * Patient ID, default de-identification) receives the whole corpus; three more, one per study-date rule (month,
@@ -61,7 +61,7 @@ const addDays = (date: string, days: number): string => {
 
 describe('hostile corpus through storescu, the running gateway and a real Orthanc: nothing identifying, nothing invalid, nothing lost', () => {
   let corpus: Corpus;
-  let orthanc: OrthancServer;
+  let orthanc: ResearchOrthanc;
   const gateways = new Map<Rule, GatewayProcess>();
   const deliveries: Delivery[] = [];
   let inputs: Record<string, CorpusInspection> = {};
@@ -85,8 +85,10 @@ describe('hostile corpus through storescu, the running gateway and a real Orthan
 
   beforeAll(async () => {
     let ports: number[];
-    [corpus, orthanc, ports] = await Promise.all([generateHostileCorpus(), startOrthanc(), Promise.all([0, 1, 2, 3].map(() => freePort()))]);
-    const destination = { url: orthanc.url, username: orthanc.username, password: orthanc.password };
+    [corpus, orthanc, ports] = await Promise.all([generateHostileCorpus(), startResearchOrthanc(), Promise.all([0, 1, 2, 3].map(() => freePort()))]);
+    // The research Orthanc as shipped (resources/research-orthanc): the gateways upload with a gateway account,
+    // the test reads back as its administrator.
+    const destination = { url: orthanc.url, ...orthanc.accounts.gateway };
     const rules: Rule[] = ['all', ...RULES];
     const started = await Promise.all(rules.map((rule, i) => startGateway({
       site: { code: rule === 'all' ? corpus.siteCode : `R${rule.toUpperCase().slice(0, 3)}` },
@@ -117,12 +119,15 @@ describe('hostile corpus through storescu, the running gateway and a real Orthan
     }
 
     // What Orthanc stores, matched to its input through the research SOP Instance UID the gateway recorded.
-    const atOrthanc = await orthanc.api<Array<{ ID: string; MainDicomTags: { SOPInstanceUID: string } }>>('/instances?expand');
+    const { admin } = orthanc.accounts;
+    const atOrthanc = (await orthanc.request(admin, 'GET', '/instances?expand')).json<Array<{ ID: string; MainDicomTags: { SOPInstanceUID: string } }>>();
     for (const d of deliveries) {
       const stored = atOrthanc.find((i) => d.row?.research_sop_instance_uid && i.MainDicomTags.SOPInstanceUID === d.row.research_sop_instance_uid);
       if (!stored) continue;
       d.output = path.join(scratch, `${d.rule}-${d.file.name}.dcm`);
-      fs.writeFileSync(d.output, await orthanc.download(`/instances/${stored.ID}/file`));
+      const file = await orthanc.request(admin, 'GET', `/instances/${stored.ID}/file`);
+      expect(file.status).toBe(200);
+      fs.writeFileSync(d.output, file.body);
     }
 
     // Every needle of the corpus is searched in every output, once per distinct normalised spelling.
