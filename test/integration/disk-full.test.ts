@@ -15,10 +15,9 @@ const skipNote = tmpfsUnavailable ? ` (skipped: ${tmpfsUnavailable})` : '';
 
 /** The screens' API of a running gateway process, as the Status screen calls it. */
 async function apiCall<T>(gateway: GatewayProcess, method: string, input: unknown = {}): Promise<T> {
-  const url = new URL(gateway.uiUrl());
-  const res = await fetch(`${url.origin}/api/${method}`, {
+  const res = await fetch(`${gateway.uiOrigin()}/api/${method}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': url.searchParams.get('token') ?? '' },
+    headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': gateway.controlToken() },
     body: JSON.stringify(input),
     signal: AbortSignal.timeout(5000),
   });
@@ -135,6 +134,8 @@ describe.skipIf(tmpfsUnavailable !== undefined)(`disk full, end to end, on a 64 
   });
 
   it('a database that cannot write backs off (no livelock: C-ECHO and Status answer, a few log lines), shows on Status, and the backlog drains once space returns', async () => {
+    // What the earlier cases sent is delivered first (de-identification and screening of 30 MB images take a while).
+    await waitFor('the earlier instances delivered', () => (backlogOf(readGatewayStore(dataDir(), gateway!.databaseKey).counts) === 0 ? true : undefined), 90_000, 100);
     // Acknowledged, de-identified, and waiting for a research server that is away.
     await orthanc.stop('SIGKILL');
     const before = await send([smallFile(4), smallFile(5)]);

@@ -309,10 +309,11 @@ function walkElement(t: Tag, e: DicomElement, w: Walk, charset: string[], placem
       if (w.ctx.siteCode) return textElement(t, 'LO', w.ctx.siteCode);
       break;
   }
-  // Presentation text (GSPS, annotations) is free text the table does not list: cleaned like a descriptor.
-  if (PRESENTATION_TEXT.has(t)) return w.cleaner.cleanElement(e, charset, PRESENTATION_TEXT.get(t));
   const type = attributeTypeAt(t, placement);
   const action = resolveAction(t, w.options, type);
+  // Presentation text (GSPS, annotations) is cleaned like a descriptor where the table lists no action for it, or
+  // says clean (Clean Descriptors); otherwise its row decides (a dummy for a Type 1 Unformatted Text Value).
+  if (PRESENTATION_TEXT.has(t) && (action === undefined || action === 'clean')) return w.cleaner.cleanElement(e, charset, PRESENTATION_TEXT.get(t));
   if (action === undefined) {
     // Not in the table: kept, as the standard's profile lists what to change; sequences are still walked.
     if (e.items) return { tag: t, vr: 'SQ', items: walkItems(e, w, charset) };
