@@ -13,6 +13,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { GatewaySettings } from '../src/shared/settings';
 import { Pipeline } from '../src/main/core/pipeline';
+import { clearFiles } from '../src/main/core/dicom';
 import { JobStore } from '../src/main/core/jobs';
 import { Crosswalk } from '../src/main/core/crosswalk';
 import { DeferredSync, openDatabase } from '../src/main/core/store';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     const db = openDatabase(path.join(dir, 'gateway.db'), crypto.randomBytes(32).toString('hex'));
     const jobs = new JobStore(db);
     const pipeline = new Pipeline({
+      originals: clearFiles,
       jobs,
       crosswalk: new Crosswalk(db, 'BENCH'),
       sync: new DeferredSync(db),

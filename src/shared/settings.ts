@@ -176,7 +176,7 @@ export const SiteSettings = z.strictObject({
 
 /** How long files stay on disk after the research server has the instance; 0 deletes them at once. */
 export const RetentionSettings = z.strictObject({
-  /** Spool originals (identifiable, not encrypted): keep as short as the clinic allows. */
+  /** Spool originals (identifiable, sealed on disk): keep as short as the clinic allows. */
   spoolHours: z.number().min(0).max(24 * 365).default(0),
   /** De-identified outbox files (no PHI): kept a week by default, so a completed study can be re-sent. */
   outboxHours: z.number().min(0).max(24 * 365).default(168),

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GatewaySettings } from '../../src/shared/settings';
 import { Pipeline } from '../../src/main/core/pipeline';
+import { clearFiles } from '../../src/main/core/dicom';
 import { JobStore } from '../../src/main/core/jobs';
 import { Crosswalk } from '../../src/main/core/crosswalk';
 import { DeferredSync, openDatabase } from '../../src/main/core/store';
@@ -37,6 +38,7 @@ describe.skipIf(tmpfsUnavailable !== undefined)(`de-identification on a full out
     const jobs = new JobStore(db);
     const lines: string[] = [];
     pipeline = new Pipeline({
+      originals: clearFiles,
       jobs,
       crosswalk: new Crosswalk(db, 'KGH'),
       sync: new DeferredSync(db),

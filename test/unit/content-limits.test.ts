@@ -8,6 +8,7 @@ import {
   DicomParseError,
   encodeInstance,
   openInstanceFile,
+  clearFiles,
   parseInstanceBuffer,
   parseInstanceFile,
   tag,
@@ -179,14 +180,14 @@ describe('limits.maxInflatedBytes: a deflated data set inflates at most that far
 describe('the intake content check answers a limit with 0xA700 and a reason that fits the Error Comment', () => {
   it('0xA700 naming the setting past a limit, 0xC000 for what is not DICOM, nothing for a good instance', async () => {
     const good = fileOf('check-good.dcm', part10(withElements(3)));
-    expect(await checkSpooledContent(good, {})).toBeUndefined();
-    const past = await checkSpooledContent(good, { maxElementsPerInstance: 5 });
+    expect(await checkSpooledContent(good, clearFiles, {})).toBeUndefined();
+    const past = await checkSpooledContent(good, clearFiles, { maxElementsPerInstance: 5 });
     expect(past?.status).toBe(0xa700);
     expect(past?.message).toBe('More attributes than limits.maxElementsPerInstance (5)');
-    const bomb = await checkSpooledContent(fileOf('check-bomb.dcm', part10(zlib.deflateRawSync(Buffer.concat([identity(), element(0x0042, 0x0011, 'OB', Buffer.alloc(4 << 20))])), DEFLATED_LE)), { maxInflatedBytes: 1 << 20 });
+    const bomb = await checkSpooledContent(fileOf('check-bomb.dcm', part10(zlib.deflateRawSync(Buffer.concat([identity(), element(0x0042, 0x0011, 'OB', Buffer.alloc(4 << 20))])), DEFLATED_LE)), clearFiles, { maxInflatedBytes: 1 << 20 });
     expect(bomb).toEqual({ status: 0xa700, message: 'Inflates past limits.maxInflatedBytes (1048576 bytes)' });
     for (const refusal of [past, bomb]) expect(refusal!.message.length).toBeLessThanOrEqual(64);
-    expect((await checkSpooledContent(fileOf('check-junk.dcm', Buffer.from('GET / HTTP/1.1\r\n\r\n')), {}))?.status).toBe(0xc000);
+    expect((await checkSpooledContent(fileOf('check-junk.dcm', Buffer.from('GET / HTTP/1.1\r\n\r\n')), clearFiles, {}))?.status).toBe(0xc000);
   });
 });
 

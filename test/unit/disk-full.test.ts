@@ -10,18 +10,20 @@ import { isOutOfSpace, isStorageFailure, writeFully } from '../../src/main/core/
 import { durableFileStream, type SpoolStream } from '../../src/main/core/intake/spool-file';
 import { FreeSpace, IntakeRefusal, RefusalBudget, asIntakeFailure } from '../../src/main/core/intake/admission';
 import { JobStore } from '../../src/main/core/jobs';
-import { migrate, openDatabase } from '../../src/main/core/store';
+import { deriveSealingKey, migrate, openDatabase, readSealedFile } from '../../src/main/core/store';
 import { migrations } from '../../src/main/core/store/migrations';
 import { waitFor } from '../support/processes';
 import { mountSmallDisk, tmpfsUnavailable, type SmallDisk } from '../support/tmpfs';
 
 const MB = 1024 * 1024;
+/** The database key the spool files' sealing key comes from. */
+const KEY = crypto.randomBytes(32).toString('hex');
 const onSmallDisk = tmpfsUnavailable ? describe.skip : describe;
 const skipNote = tmpfsUnavailable ? ` (skipped: ${tmpfsUnavailable})` : '';
 
 /** Writes `chunks` through a spool stream and waits for its end: 'finish' or the error it failed with. */
 function spool(file: string, chunks: Buffer[], checkSpace?: (written: number, bytes: number) => string | undefined): Promise<{ stream: SpoolStream; error?: Error }> {
-  const stream = durableFileStream(file, Buffer.from('HEAD'), checkSpace);
+  const stream = durableFileStream(file, Buffer.from('HEAD'), deriveSealingKey(KEY), checkSpace);
   const ended = new Promise<{ stream: SpoolStream; error?: Error }>((resolve) => {
     stream.once('finish', () => resolve({ stream }));
     stream.once('error', (error) => resolve({ stream, error }));
@@ -104,14 +106,18 @@ onSmallDisk(`writes on a disk that fills up: never more reported than written, n
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('a complete spool file carries the SHA-256 of every byte written (file meta included)', async () => {
+  it('a complete spool file carries the SHA-256 of every clear byte written (file meta included), and is sealed', async () => {
     disk = mountSmallDisk(4 * MB);
     const file = path.join(disk.dir, 'z.dcm.part');
     const body = crypto.randomBytes(700_000);
     const { stream, error } = await spool(file, [body.subarray(0, 100), body.subarray(100)]);
     expect(error).toBeUndefined();
-    expect(stream.sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+    const clear = Buffer.concat([Buffer.from('HEAD'), body]);
+    expect(stream.sha256).toBe(crypto.createHash('sha256').update(clear).digest('hex'));
     expect(stream.bytes).toBe(4 + 700_000);
+    // On disk only ciphertext: the clear bytes read back only through the key.
+    expect(fs.readFileSync(file).includes(body.subarray(0, 64))).toBe(false);
+    expect((await readSealedFile(file, deriveSealingKey(KEY))).equals(clear)).toBe(true);
   });
 
   it('free space is read again after every 4 MB written, so another program filling the disk is seen before the next second', async () => {

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { GatewaySettings } from '../../shared/settings';
 import type { DeliveryRecheck, InstanceCounts, InstanceEvent, StudyProgress } from '../../shared/domain';
 import type { Logger } from './log';
-import { openDatabase, DeferredSync, type GatewayDatabase } from './store';
+import { openDatabase, DeferredSync, deriveSealingKey, isSealedFile, readSealedFile, sealFileInPlace, sealedFiles, type GatewayDatabase, type SealingKey } from './store';
 import { Crosswalk } from './crosswalk';
 import { JobStore } from './jobs';
 import { StudyQueries } from './jobs/study-queries';
@@ -40,6 +40,8 @@ export interface GatewayOptions {
 export interface Gateway {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The clear bytes of an original kept here (spool or quarantine, sealed on disk): for the Review list's preview. */
+  readOriginal(file: string): Promise<Buffer>;
   /** The DICOM port actually listened on (useful when settings ask for port 0). */
   dicomPort(): number;
   counts(): InstanceCounts;
@@ -115,6 +117,19 @@ async function logDestinationCheck(destination: NonNullable<GatewaySettings['des
 }
 
 /** Composes the core: one place where the services are built and wired, with every dependency passed in. */
+/**
+ * Seals originals an earlier version left in clear (spool and quarantine files a job still names). The clear file's
+ * blocks are freed, not overwritten: full-disk encryption is what covers those.
+ */
+async function sealClearOriginals(files: Iterable<string>, dirs: string[], key: SealingKey, logger: Logger): Promise<void> {
+  let sealed = 0;
+  for (const file of files) {
+    if (!dirs.some((dir) => path.dirname(file) === dir) || !fs.existsSync(file) || isSealedFile(file)) continue;
+    if (await sealFileInPlace(file, key)) sealed += 1;
+  }
+  if (sealed > 0) logger.child('recovery').info(`${sealed} original(s) kept in clear by an earlier version are now sealed`);
+}
+
 export function createGateway(options: GatewayOptions): Gateway {
   const { dataDir, logger } = options;
   // Before any DICOM is read or written: the libraries' own output would otherwise bypass the redaction.
@@ -124,6 +139,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const spoolDir = path.join(dataDir, 'spool');
   const outboxDir = path.join(dataDir, 'outbox');
   const quarantineDir = path.join(dataDir, 'quarantine');
+  // Originals in the spool and quarantine are sealed with a key derived from the database key: no second secret.
+  const sealingKey = deriveSealingKey(options.databaseKey);
   const events = new EventEmitter();
   let db: GatewayDatabase | undefined;
   let scp: StorageScpServer | undefined;
@@ -163,6 +180,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // (discarded review entries included), then put interrupted uploads back in the outbox.
       await finishQuarantineMoves(jobs.heldFiles(), spoolDir, logger);
       await removeOrphanFiles([spoolDir, outboxDir, quarantineDir], jobs.filesInUse(), logger);
+      await sealClearOriginals(jobs.filesInUse(), [spoolDir, quarantineDir], sealingKey, logger);
       await freeSpace.refresh();
       const crosswalk = new Crosswalk(db, settings.site.code);
       const commits = (sync = new DeferredSync(db));
@@ -170,6 +188,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Its threads start with the first image to screen, so a gateway that only receives starts no OCR.
       screening = createScreeningPool();
       pipeline = new Pipeline({
+        originals: sealedFiles(sealingKey),
         jobs, crosswalk, sync: commits, settings: () => settings, outboxDir, quarantineDir, logger, events, screening,
         alterOutputForTest: options.testHooks?.alterOutput, freeBytes: () => freeSpace.refresh(),
       });
@@ -190,6 +209,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const server = startStorageScp(
           settings.intake.port,
           {
+            sealingKey,
             aeTitle: settings.intake.aeTitle,
             allowedCallingAeTitles: settings.intake.allowedCallingAeTitles,
             spoolDir,
@@ -284,6 +304,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       db = undefined;
     },
     dicomPort: () => scp?.port() ?? settings.intake.port,
+    readOriginal: (file) => readSealedFile(file, sealingKey),
     counts: () => {
       if (!jobs) throw new Error('Gateway not started');
       return jobs.counts();

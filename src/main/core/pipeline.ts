@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import type { Crosswalk } from './crosswalk';
 import type { DeferredSync } from './store';
 import type { JobStore, InstanceJob, DeliveredInstance, HoldDetail } from './jobs';
-import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type ParsedInstance } from './dicom';
+import { openInstanceFile, encodeInstance, writePieces, stringValue, tagOf, PIXEL_DATA, type DicomDataset, type InstanceFiles, type ParsedInstance } from './dicom';
 import { readIdentity, deidentifyDataset, burnedInTextRisk, deidPolicy } from './deid';
 import { uploadInstance, confirmDelivery, requestAbort, DestinationUnavailable, type ExpectedInstance } from './upload';
 import { checkOutputFile } from './verify';
@@ -32,6 +32,8 @@ export function retryDelayMs(attempts: number): number {
 }
 
 export interface PipelineDeps {
+  /** How originals in the spool and quarantine are read: sealed (store/sealed-file), never in clear. */
+  originals: InstanceFiles;
   jobs: JobStore;
   crosswalk: Crosswalk;
   /** Commits of the busy path that do not wait for the disk; an upload waits for them (synced()) first. */
@@ -298,7 +300,7 @@ export class Pipeline {
     let parsed;
     try {
       // The same limits as intake, and the same streaming inflate and sliced parse: it never holds up the port.
-      parsed = await openInstanceFile(job.spoolPath, this.deps.settings().limits);
+      parsed = await openInstanceFile(job.spoolPath, this.deps.settings().limits, this.deps.originals);
     } catch (error) {
       return this.hold(job, `Cannot read the received instance: ${(error as Error).message}`);
     }
@@ -339,7 +341,8 @@ export class Pipeline {
         sopClassUid: result.sopClassUid,
         sopInstanceUid: result.sopInstanceUid,
       });
-      await writePieces(outboxPath, pieces, parsed.syntax.deflated ? undefined : job.spoolPath, parsed.source);
+      // Pixel data is copied through the parsed source, which unseals it: the spool file's own bytes are ciphertext.
+      await writePieces(outboxPath, pieces, undefined, parsed.source);
       // The file as written is what leaves, so that is what is checked; any hit is a defect of the profile.
       const findings = checkOutputFile(outboxPath, parsed.dataset, deid, {
         researchId: patient.researchId,

@@ -248,7 +248,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       if (!preview) {
         preview = rendering.then(async (): Promise<InstancePreview> => {
           try {
-            const t = await renderThumbnail(file, maxSize);
+            const t = await renderThumbnail(file, maxSize, held ? (f) => gateway.readOriginal(f) : undefined);
             return { instanceId, available: true, image: `data:image/png;base64,${t.png.toString('base64')}`, width: t.width, height: t.height, source };
           } catch (error) {
             if (error instanceof PreviewUnavailable) return { instanceId, available: false, reason: error.message };

@@ -6,4 +6,4 @@ export { describeTransferSyntax, acceptsTransferSyntax, type TransferSyntax } fr
 export { parseInstanceFile, parseInstanceBuffer, openInstanceFile, DicomParseError, DicomLimitExceeded, DicomReaderDefect, type ParsedInstance } from './parse';
 export { DEFAULT_PARSE_LIMITS, BULK_VALUE_BYTES, type ParseLimits } from './limits';
 export { encodeInstance, encodeFileMeta, writePieces, type EncodedPiece } from './write';
-export { TruncatedDataError } from './source';
+export { TruncatedDataError, clearFiles, type InstanceFiles, type ByteSource } from './source';

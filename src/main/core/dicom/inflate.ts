@@ -1,14 +1,14 @@
 import fs from 'node:fs';
-import { Transform } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
 /**
- * Inflates the raw-deflate bytes of `input` from `start` into `target` as a stream (PS3.5 A.5: the data set after
- * the file meta is one raw deflate stream). Memory stays at a few zlib buffers whatever the ratio; past `maxBytes`
- * of output the stream stops at once and `tooLarge` is thrown, and the partial target is removed.
+ * Inflates the raw-deflate bytes of `input` (PS3.5 A.5: the data set after the file meta is one raw deflate stream)
+ * into `output`, the file `target`, as a stream. Memory stays at a few zlib buffers whatever the ratio; past
+ * `maxBytes` of output the stream stops at once and `tooLarge` is thrown, and the partial target is removed.
  */
-export async function inflateToFile(input: string, start: number, target: string, maxBytes: number, tooLarge: (maxBytes: number) => Error): Promise<number> {
+export async function inflateToFile(input: Readable, output: Writable, target: string, maxBytes: number, tooLarge: (maxBytes: number) => Error): Promise<number> {
   let total = 0;
   const cap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -18,7 +18,7 @@ export async function inflateToFile(input: string, start: number, target: string
     },
   });
   try {
-    await pipeline(fs.createReadStream(input, { start }), zlib.createInflateRaw({ chunkSize: 64 * 1024 }), cap, fs.createWriteStream(target, { mode: 0o600 }));
+    await pipeline(input, zlib.createInflateRaw({ chunkSize: 64 * 1024 }), cap, output);
     return total;
   } catch (error) {
     await fs.promises.rm(target, { force: true });

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { type ByteSource, BufferSource, FileSource, TruncatedDataError } from './source';
+import { type ByteSource, type InstanceFiles, BufferSource, FileSource, TruncatedDataError, clearFiles, readableOf } from './source';
 import { type ParseLimits, BULK_VALUE_BYTES, parseLimitsOf } from './limits';
 import { InflateError, inflateToFile } from './inflate';
 import {
@@ -337,9 +337,9 @@ export const inflatedTooLarge = (maxBytes: number): DicomLimitExceeded =>
  * a deflated data set is inflated as a stream into a scratch file beside it (deleted by close()), stopping at
  * limits.maxInflatedBytes, and the data set is parsed a slice at a time; large values stay in the file.
  */
-export async function openInstanceFile(file: string, limits?: Partial<ParseLimits>): Promise<ParsedInstance> {
+export async function openInstanceFile(file: string, limits?: Partial<ParseLimits>, files: InstanceFiles = clearFiles): Promise<ParsedInstance> {
   const bounds = parseLimitsOf(limits);
-  const source = new FileSource(file);
+  const source = files.open(file);
   let body: ByteSource = source;
   let scratch: string | undefined;
   const release = (): void => {
@@ -351,10 +351,11 @@ export async function openInstanceFile(file: string, limits?: Partial<ParseLimit
     const { meta, datasetStart, syntax } = await runInSlices(readHeader(source, budget));
     let bodyStart = datasetStart;
     if (syntax.deflated) {
-      source.close();
+      // The inflated copy is written and read the way the original is (sealed, for the spool).
       scratch = path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomUUID()}.inflated`);
-      await inflateToFile(file, datasetStart, scratch, bounds.maxInflatedBytes, inflatedTooLarge);
-      body = new FileSource(scratch);
+      await inflateToFile(readableOf(source, datasetStart), files.createWriteStream(scratch), scratch, bounds.maxInflatedBytes, inflatedTooLarge);
+      source.close();
+      body = files.open(scratch);
       bodyStart = 0;
     }
     const dataset = await runInSlices(parseDataset({ source: body, pos: bodyStart, explicitVr: syntax.explicitVr, littleEndian: syntax.littleEndian, budget }, body.size, 0, false));

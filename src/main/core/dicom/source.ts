@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
 
 /** Random access to the bytes of an instance, whether it sits in a file or in memory. */
 export interface ByteSource {
@@ -70,4 +71,29 @@ export class FileSource implements ByteSource {
     this.closed = true;
     fs.closeSync(this.fd);
   }
+}
+
+/**
+ * How the files that hold originals are read, and their temporary copies written: in clear (tests, tools), or
+ * sealed (the gateway's spool and quarantine: store/sealed-file). The parser and the writer take one of these, so
+ * no code path reads an original's bytes from disk around it.
+ */
+export interface InstanceFiles {
+  open(file: string): ByteSource;
+  /** A new file for a temporary copy (an inflated data set); it may only be read back through open(). */
+  createWriteStream(file: string): Writable;
+}
+
+export const clearFiles: InstanceFiles = {
+  open: (file) => new FileSource(file),
+  createWriteStream: (file) => fs.createWriteStream(file, { mode: 0o600 }),
+};
+
+/** The bytes of a source from `start` to its end, as a stream read a megabyte at a time. */
+export function readableOf(source: ByteSource, start: number): Readable {
+  return Readable.from(
+    (function* chunks() {
+      for (let at = start; at < source.size; at += WINDOW) yield Buffer.from(source.read(at, Math.min(WINDOW, source.size - at)));
+    })(),
+  );
 }

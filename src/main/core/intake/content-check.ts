@@ -1,4 +1,4 @@
-import { type ParseLimits, DicomLimitExceeded, openInstanceFile } from '../dicom';
+import { type InstanceFiles, type ParseLimits, DicomLimitExceeded, openInstanceFile } from '../dicom';
 import { readIdentity } from '../deid';
 
 /** C-STORE failure statuses this check answers (PS3.4 Annex B.2.3). */
@@ -16,10 +16,10 @@ export interface ContentRefusal {
  * Past a limit: 0xA700 (out of resources), as the spool cap answers; not DICOM: 0xC000; no UIDs: 0xA900. A limit's
  * message fits the 64 characters of the C-STORE Error Comment and names the setting.
  */
-export async function checkSpooledContent(spoolPath: string, limits?: Partial<ParseLimits>): Promise<ContentRefusal | undefined> {
+export async function checkSpooledContent(spoolPath: string, files: InstanceFiles, limits?: Partial<ParseLimits>): Promise<ContentRefusal | undefined> {
   let parsed;
   try {
-    parsed = await openInstanceFile(spoolPath, limits);
+    parsed = await openInstanceFile(spoolPath, limits, files);
   } catch (error) {
     if (error instanceof DicomLimitExceeded) return { status: STATUS.outOfResources, message: error.message };
     const code = (error as NodeJS.ErrnoException).code;

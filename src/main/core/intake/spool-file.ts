@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { isOutOfSpace } from '../durable';
+import { createSealedWriteStream, type SealedFileWriter, type SealingKey } from '../store';
 import { IntakeRefusal, STORE_STATUS } from './admission';
 
 /** The spool file of one C-STORE, with what we know of it from the request. */
@@ -80,31 +81,26 @@ export function pauseWhileBehind(stream: Writable, socket: Socket): void {
 const SPOOL_WRITE_BYTES = 512 * 1024;
 
 /**
- * A Writable that appends to a file and fsyncs before it reports 'finish'. A sender's PDVs are small (storescu:
- * 16 KB): they are gathered into writes of half a megabyte, instead of one round trip to the file system each
- * (which cost more than the rest of a small instance's intake).
+ * A Writable that seals what a sender sends into a spool file (store/sealed-file: no clear byte of an original
+ * reaches the disk) and fsyncs it before it reports 'finish'. A sender's PDVs are small (storescu: 16 KB): they are
+ * gathered into writes of half a megabyte. The free-space floor is asked before each write, and the SHA-256 of
+ * the clear bytes (how a resend is recognised) is kept.
  */
-export function durableFileStream(file: string, head: Buffer, checkSpace?: SpaceCheck): SpoolStream {
-  let fd = -1;
-  let closed = false;
-  // File operations in flight, and the close that waits for them: a sender that drops mid-sync must not have its
-  // file's number closed under a write or sync (the number could be reused by a socket, which libuv then aborts on).
-  let busy = 0;
-  let closeWhenIdle: (() => void) | undefined;
-  const started = (): void => {
-    busy += 1;
-  };
-  const ended = (): void => {
-    busy -= 1;
-    if (busy === 0 && closeWhenIdle) {
-      const close = closeWhenIdle;
-      closeWhenIdle = undefined;
-      close();
-    }
-  };
+export function durableFileStream(file: string, head: Buffer, key: SealingKey, checkSpace?: SpaceCheck): SpoolStream {
+  // Opened off the main thread (writes wait for it): creating a file can wait on the file system's journal while
+  // other instances sync. Its failures (the folder gone, the disk full) reach the write or end that meets them.
+  const sealed: SealedFileWriter = createSealedWriteStream(file, key);
+  sealed.on('error', () => undefined);
   let gathered: Buffer[] = [head];
   let gatheredBytes = head.length;
   const hash = crypto.createHash('sha256');
+  const failed = (error: Error): Error => {
+    if (error instanceof IntakeRefusal) return error;
+    const code = (error as NodeJS.ErrnoException).code;
+    // The spool folder gone (removed under the gateway) is a local resource missing: the sender may try again later.
+    if (code === 'ENOENT') return new IntakeRefusal(`the spool folder cannot be written: ${code}`, STORE_STATUS.outOfResources, false);
+    return outOfSpace(error) ?? error;
+  };
   const flush = (done: (error?: Error | null) => void): void => {
     const buffers = gathered;
     const bytes = gatheredBytes;
@@ -113,12 +109,15 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
     if (buffers.length === 0) return done();
     const refusal = checkSpace?.(stream.bytes, bytes);
     if (refusal) return done(new IntakeRefusal(refusal, STORE_STATUS.outOfResources, false));
-    started();
-    writeAll(fd, buffers, (error, written) => {
-      ended();
-      stream.bytes += written;
-      if (error) return done(outOfSpace(error) ?? error);
-      for (const b of buffers) hash.update(b);
+    const block = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers, bytes);
+    sealed.write(block, (error) => {
+      // Failed: count no more than reached the disk (the sealed file's bytes, less its 64-byte header, bound that).
+      if (error) {
+        stream.bytes = Math.min(stream.bytes, Math.max(0, sealed.fileBytes - 64));
+        return done(failed(error));
+      }
+      stream.bytes += bytes;
+      hash.update(block);
       done();
     });
   };
@@ -132,47 +131,29 @@ export function durableFileStream(file: string, head: Buffer, checkSpace?: Space
   };
   const stream = new Writable({
     highWaterMark: 1 << 20,
-    // Opened off the main thread (writes wait for it): creating a file can wait on the file system's journal
-    // while other instances sync, and a synchronous open held up every association meanwhile.
-    construct(done) {
-      fs.open(file, 'w', 0o600, (error, opened) => {
-        if (!error) fd = opened;
-        // The spool folder gone (removed under the gateway) is a local resource missing: the sender may try again later.
-        if (error?.code === 'ENOENT') return done(new IntakeRefusal(`the spool folder cannot be written: ${error.code}`, STORE_STATUS.outOfResources, false));
-        done(error ? (outOfSpace(error) ?? error) : null);
-      });
-    },
     write: (chunk: Buffer, _enc, done) => gather([chunk], done),
     writev: (chunks: Array<{ chunk: Buffer }>, done) => gather(chunks.map((c) => c.chunk), done),
     final(done) {
       flush((error) => {
         if (error) return done(error);
-        started();
-        fs.fsync(fd, (syncError) => {
-          ended();
-          // Destroyed meanwhile (the sender left): the destroy closed the file once the sync was done.
-          if (closed) return done(syncError ?? new Error('the spool file was abandoned'));
-          closed = true;
+        // The sealed writer seals the last chunk and fsyncs the file before it finishes.
+        sealed.end((endError?: Error | null) => {
+          if (endError) return done(failed(endError));
           stream.sha256 = hash.digest('hex');
-          fs.close(fd, (closeError) => {
-            const failure = syncError ?? closeError;
-            done(failure ? (outOfSpace(failure) ?? failure) : null);
-          });
+          done();
         });
       });
     },
     destroy(error, done) {
-      // A failed write leaves nothing behind: the partial file goes at once, before the sender is answered.
+      // A failed write leaves nothing behind: the partial file goes at once, before the sender is answered. The sealed
+      // writer closes its file only once a write under way has ended (no file number closed twice or under a write).
       const removePartial = (): void => {
         if (!error) return done(null);
         fs.rm(file, { force: true }, () => done(error));
       };
-      // Runs after final() too (autoDestroy): closing the number twice could close a file someone else opened since.
-      if (closed || fd < 0) return removePartial();
-      closed = true;
-      const close = (): void => fs.close(fd, removePartial);
-      if (busy > 0) closeWhenIdle = close;
-      else close();
+      if (sealed.closed) return removePartial();
+      sealed.once('close', removePartial);
+      sealed.destroy();
     },
   }) as SpoolStream;
   stream.file = file;

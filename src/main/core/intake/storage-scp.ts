@@ -8,6 +8,7 @@ import type { Logger } from '../log';
 import { type ParseLimits, acceptsTransferSyntax, encodeFileMeta } from '../dicom';
 import { checkSpooledContent } from './content-check';
 import { syncDirectory } from '../durable';
+import { sealedFiles, type SealingKey } from '../store';
 import { durableFileStream, pauseWhileBehind, type SpaceCheck, type SpoolStream } from './spool-file';
 import { IntakeRefusal, RefusalBudget, STORE_STATUS, asIntakeFailure, checkAdmission, type Admission } from './admission';
 
@@ -31,6 +32,8 @@ export const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass) as st
 export const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith('1.2.840.10008.5.1.4.1.1.');
 
 export interface IntakeConfig {
+  /** Seals every spool file (store/sealed-file): originals are never on disk in clear. */
+  sealingKey: SealingKey;
   aeTitle: string;
   allowedCallingAeTitles: string[];
   spoolDir: string;
@@ -214,7 +217,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
         return stream;
       }
       try {
-        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''), config.checkSpace);
+        stream = durableFileStream(file, encodeFileMeta(sopClassUid, sopInstanceUid, context.getAcceptedTransferSyntaxUid() ?? ''), config.sealingKey, config.checkSpace);
         pauseWhileBehind(stream, this.socket);
       } catch (error) {
         // Could not even start the spool file: swallow the data, answer failure when it ends.
@@ -316,7 +319,7 @@ export function startStorageScp(port: number, config: IntakeConfig, handlers: In
 
   /** The content check (content-check.ts), as an IntakeRefusal for the C-STORE answer. */
   async function checkContent(spoolPath: string): Promise<IntakeRefusal | undefined> {
-    const refusal = await checkSpooledContent(spoolPath, config.contentLimits);
+    const refusal = await checkSpooledContent(spoolPath, sealedFiles(config.sealingKey), config.contentLimits);
     return refusal && new IntakeRefusal(refusal.message, refusal.status, true);
   }
 

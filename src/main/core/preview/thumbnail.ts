@@ -40,14 +40,19 @@ export class PreviewUnavailable extends Error {
 }
 
 /**
- * Renders the first frame of a DICOM file (with its own window, or one from the pixel values) and scales it
+ * Renders the first frame of a DICOM file (read by `read`: an original kept here is sealed) (with its own window, or one from the pixel values) and scales it
  * to fit `maxSize`, averaging the pixels each thumbnail pixel covers so thin burned-in text stays visible.
  */
-export async function renderThumbnail(file: string, maxSize: number): Promise<Thumbnail> {
+export async function renderThumbnail(file: string, maxSize: number, read: (file: string) => Promise<Buffer> = (f) => fs.promises.readFile(f)): Promise<Thumbnail> {
   const size = (await fs.promises.stat(file)).size;
   if (size > MAX_PREVIEW_BYTES) throw new PreviewUnavailable(`The image is too large to preview here (${Math.round(size / 1e6)} MB)`);
   await nativeCodecs();
-  const bytes = await fs.promises.readFile(file);
+  let bytes: Buffer;
+  try {
+    bytes = await read(file);
+  } catch (error) {
+    throw new PreviewUnavailable(`The image could not be read: ${(error as Error).message}`);
+  }
   let rendered: { width: number; height: number; pixels: ArrayBuffer };
   try {
     const image = new imaging.DicomImage(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);

@@ -15,4 +15,5 @@ export {
   readSealedFile,
   isSealedFile,
   sealFileInPlace,
+  sealedFiles,
 } from './sealed-file';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { ByteSource } from '../dicom/source';
+import type { ByteSource, InstanceFiles } from '../dicom/source';
 import { TruncatedDataError } from '../dicom/source';
 import { syncDirectory } from '../durable';
 
@@ -539,4 +539,9 @@ export async function sealFileInPlace(file: string, key: SealingKey): Promise<bo
   await fs.promises.rename(temp, file);
   await syncDirectory(path.dirname(file));
   return true;
+}
+
+/** Originals read and their temporary copies written sealed, for the parser (dicom's InstanceFiles). */
+export function sealedFiles(key: SealingKey): InstanceFiles {
+  return { open: (file) => openSealedInstance(file, key), createWriteStream: (file) => createSealedWriteStream(file, key) };
 }
