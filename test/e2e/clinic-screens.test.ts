@@ -359,6 +359,8 @@ describe('the clinic\'s screens in a browser', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Studies');
     await page.locator('[data-testid="study-row"]').first().waitFor();
     await page.keyboard.press('Tab'); // search
+    await page.keyboard.press('Tab'); // study date from
+    await page.keyboard.press('Tab'); // study date to
     await page.keyboard.press('Tab'); // state filter
     await page.keyboard.press('Tab'); // the first study's research ID
     expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^KGH-[0-9A-Z]{8}$/);
