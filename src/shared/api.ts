@@ -271,6 +271,11 @@ export const api = {
       password: z.string().max(1000),
       confirmation: z.string().max(1000),
       filter: CrosswalkFilterInput,
+      /** xlsx: a spreadsheet for people (typed columns); csv: for machines, with `csvDelimiter` between fields. */
+      format: z.enum(['xlsx', 'csv']).default('csv'),
+      csvDelimiter: z.enum([',', ';']).default(','),
+      /** Leave out patients none of whose instances reached the research server. */
+      deliveredOnly: z.boolean().default(false),
       /** Chosen by the screen, so it can match the progress events to its request. */
       exportId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Export ID is 8–64 letters, digits, - or _'),
     }),

@@ -296,6 +296,7 @@ describe('the clinic\'s screens in a browser', () => {
     await page.getByRole('button', { name: 'Export' }).click();
     await expect.poll(() => page.textContent('[data-testid="export-error"]')).toMatch(/not the same/);
     await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
+    await page.getByLabel('File format').selectOption('csv-comma');
     // Listen to the same event stream the page gets, to see the export's progress events.
     const ui = new URL(gateway.uiUrl());
     const stream = await fetch(`${ui.origin}/api/events?token=${ui.searchParams.get('token')}`);

@@ -335,7 +335,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
         },
       };
     },
-    async crosswalkExport({ token, password, confirmation, filter, exportId }) {
+    async crosswalkExport({ token, password, confirmation, filter, format, csvDelimiter, deliveredOnly, exportId }) {
       if (exports.has(exportId)) throw new Refused('This export was already made: start a new one');
       await fs.promises.mkdir(deps.exportDir, { recursive: true, mode: 0o700 });
       const day = now().toISOString().slice(0, 10);
@@ -343,7 +343,8 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       const file = path.join(deps.exportDir, fileName);
       let shown = -1;
       const result = await gateway.doctor().export(token, {
-        file, password, confirmation, filter,
+        file, password, confirmation, filter, deliveredOnly,
+        format: format === 'xlsx' ? { kind: 'xlsx' } : { kind: 'csv', delimiter: csvDelimiter },
         onProgress: ({ rowsWritten, rowsTotal }) => {
           // About a hundred progress events per export, whatever its size.
           const step = rowsTotal ? Math.floor((100 * rowsWritten) / rowsTotal) : 100;
