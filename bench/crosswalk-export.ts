@@ -65,6 +65,7 @@ for (const format of FORMATS) {
   let progressEvents = 0;
   const rss0 = process.memoryUsage().rss;
   let peakRss = rss0;
+  const cpu0 = process.cpuUsage();
   t = performance.now();
   const result = await doctor.export(token, {
     file, password: exportPassword, confirmation: exportPassword, filter: { kind: 'all' },
@@ -75,7 +76,9 @@ for (const format of FORMATS) {
     },
   });
   const exportMs = performance.now() - t;
-  console.log(`${format} export: ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB ZIP, ${(exportMs / 1000).toFixed(2)} s (target < 30 s), ${progressEvents} progress events`);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${format} export: ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB ZIP, ${(exportMs / 1000).toFixed(2)} s (target < 30 s), `
+    + `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, ${progressEvents} progress events`);
   console.log(`  memory:    peak RSS ${(peakRss / 1e6).toFixed(0)} MB (${((peakRss - rss0) / 1e6).toFixed(0)} MB above the start of the export)`);
   try {
     if (format === 'csv') {

@@ -60,18 +60,18 @@ export function StudiesScreen() {
           Search
           <input type="search" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="name, research ID, patient ID, accession, date" aria-describedby="search-hint" />
         </label>
-        <label className={fromProblem ? 'invalid' : undefined}>
-          Study date from
-          <input className="date" value={fromTyped} onChange={(e) => setFromTyped(e.target.value)} placeholder="2024-02-01" inputMode="numeric"
+        <div className={`range-field${fromProblem ? ' invalid' : ''}`}>
+          <label htmlFor="range-from">Study date from</label>
+          <input id="range-from" className="date" value={fromTyped} onChange={(e) => setFromTyped(e.target.value)} placeholder="2024-02-01" inputMode="numeric"
             aria-invalid={fromProblem ? true : undefined} aria-describedby={fromProblem ? 'from-problem' : undefined} />
           {fromProblem && <span id="from-problem" className="field-error" data-testid="error-from">{fromProblem}</span>}
-        </label>
-        <label className={toProblem ? 'invalid' : undefined}>
-          to
-          <input className="date" value={toTyped} onChange={(e) => setToTyped(e.target.value)} placeholder="2024-03-31" inputMode="numeric"
+        </div>
+        <div className={`range-field${toProblem ? ' invalid' : ''}`}>
+          <label htmlFor="range-to">to</label>
+          <input id="range-to" className="date" value={toTyped} onChange={(e) => setToTyped(e.target.value)} placeholder="2024-03-31" inputMode="numeric"
             aria-invalid={toProblem ? true : undefined} aria-describedby={toProblem ? 'to-problem' : undefined} />
           {toProblem && <span id="to-problem" className="field-error" data-testid="error-to">{toProblem}</span>}
-        </label>
+        </div>
         <label>
           State
           <select value={state} onChange={(e) => { setState(e.target.value as StudyState | ''); setOffset(0); }}>

@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import ExcelJS from 'exceljs';
+import { startOrthanc, type OrthancServer } from '../support/orthanc';
+import { startGateway, type GatewayProcess } from '../support/gateway-process';
+import { DEBIAN_PYTHON, generateMammograms, storescu } from '../support/dicom-tools';
+import { extractBytesWith7z } from '../support/seven-zip';
+import { ensureRendererBuilt } from '../support/renderer-build';
+import { freePort } from '../support/ports';
+import { run, waitFor } from '../support/processes';
+
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const DOCTOR_PASSWORD = 'Radiology-Desk-2026!';
+const EXPORT_PASSWORD = 'Export-Crosswalk-77#';
+
+// Two patients as the modality sends them (UTF-8 names, a leading-zero ID), one study each.
+const PEOPLE = [
+  { name: 'MÜLLER^JÖRDIS', id: '0004711', date: '20240201', accession: 'ACC-0815' },
+  { name: 'SMITH^ANNA', id: 'P-22', date: '20240315', accession: 'ACC-0900' },
+];
+
+/**
+ * The screens' second pass (issue 20), in Chromium against the headless runner, a real Orthanc and storescu.
+ * Each test opens the screen it needs and leaves the page as any other test expects it: they may run in any order.
+ */
+describe('the clinic\'s screens, second pass', () => {
+  let orthanc: OrthancServer;
+  let gateway: GatewayProcess;
+  let browser: Browser;
+  let page: Page;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'second-pass-'));
+  const open = async (screen: string): Promise<void> => {
+    await page.click(`nav a[href="#/${screen}"]`);
+    await page.waitForFunction((s) => window.location.hash === `#/${s}`, screen);
+  };
+
+  beforeAll(async () => {
+    const [server, mammograms, port] = await Promise.all([
+      startOrthanc(),
+      generateMammograms(['--patients', '2', '--studies-per-patient', '1', '--views', '1']),
+      freePort(),
+      ensureRendererBuilt(),
+    ]);
+    orthanc = server;
+    const files = PEOPLE.map((_, n) => path.join(mammograms.dir, mammograms.files.find((f) => f.file.startsWith(`p${n + 1}_`))!.file));
+    await run(DEBIAN_PYTHON, ['-c', [
+      'import sys, json, pydicom',
+      'people = json.loads(sys.argv[1])',
+      'for person, f in zip(people, sys.argv[2:]):',
+      '    ds = pydicom.dcmread(f); ds.SpecificCharacterSet = "ISO_IR 192"',
+      '    ds.PatientName = person["name"]; ds.PatientID = person["id"]; ds.StudyDate = person["date"]; ds.AccessionNumber = person["accession"]',
+      '    ds.save_as(f)',
+    ].join('\n'), JSON.stringify(PEOPLE), ...files]);
+    gateway = await startGateway({
+      site: { code: 'KGH' },
+      intake: { aeTitle: 'DEID_GW', port, allowedCallingAeTitles: [] },
+      destination: { url: orthanc.url, username: orthanc.username, password: orthanc.password },
+    });
+    await storescu(port, files);
+    await waitFor('both studies at Orthanc', async () => ((await orthanc.api<string[]>('/instances')).length === 2 ? true : undefined), 60_000, 250);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true, colorScheme: 'light' });
+    page = await context.newPage();
+    await page.goto(gateway.uiUrl());
+    await page.locator('nav').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    await orthanc?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  describe('Studies: search finds what the table shows', () => {
+    const rows = () => page.locator('[data-testid="study-row"]');
+    const namesShown = async (): Promise<string[]> => (await rows().locator('td:first-child').allTextContents()).map((t) => t.replace(/ID .*$/, '').trim()).sort();
+    const search = async (text: string, expected: string[]): Promise<void> => {
+      await page.fill('input[type="search"]', text);
+      await expect.poll(namesShown, { timeout: 10_000 }).toEqual(expected);
+    };
+
+    it('finds a name typed in any case, with or without its accents', async () => {
+      await open('studies');
+      await expect.poll(() => rows().count(), { timeout: 20_000 }).toBe(2);
+      await search('Müller', ['MÜLLER, JÖRDIS']);
+      await search('muller', ['MÜLLER, JÖRDIS']);
+      await search('jördis', ['MÜLLER, JÖRDIS']);
+      await search('JORDIS', ['MÜLLER, JÖRDIS']);
+      await search('anna smith', ['SMITH, ANNA']);
+      await search('', ['MÜLLER, JÖRDIS', 'SMITH, ANNA']);
+    });
+
+    it('finds a study date as the table shows it, day first with dots, or as DICOM writes it', async () => {
+      await open('studies');
+      const shown = rows().filter({ hasText: 'MÜLLER' }).locator('td').nth(2);
+      await search('2024-02-01', ['MÜLLER, JÖRDIS']);
+      expect(await shown.textContent()).toBe('2024-02-01');
+      await search('01.02.2024', ['MÜLLER, JÖRDIS']);
+      await search('20240201', ['MÜLLER, JÖRDIS']);
+      await search('', ['MÜLLER, JÖRDIS', 'SMITH, ANNA']);
+    });
+
+    it('finds a patient ID and an accession number, shown on this local screen', async () => {
+      await open('studies');
+      await search('0004711', ['MÜLLER, JÖRDIS']);
+      expect(await rows().first().locator('[data-testid="study-patient-id"]').textContent()).toBe('ID 0004711');
+      await search('acc-0900', ['SMITH, ANNA']);
+      await search('', ['MÜLLER, JÖRDIS', 'SMITH, ANNA']);
+    });
+
+    it('filters by a study-date range, and says plainly when a range date cannot be read', async () => {
+      await open('studies');
+      await page.locator('#range-from').fill('2024-03-01');
+      await expect.poll(namesShown).toEqual(['SMITH, ANNA']);
+      await page.locator('#range-to').fill('31.01.2024');
+      expect(await page.textContent('[data-testid="error-to"]')).toBe('The last date is before the first one');
+      await page.locator('#range-to').fill('2024-02-30');
+      expect(await page.textContent('[data-testid="error-to"]')).toBe('Write a date as 2024-02-01, 01.02.2024 or 20240201');
+      await page.locator('#range-from').fill('');
+      await page.locator('#range-to').fill('29.02.2024');
+      await expect.poll(namesShown).toEqual(['MÜLLER, JÖRDIS']);
+      await page.locator('#range-to').fill('');
+      await expect.poll(namesShown).toEqual(['MÜLLER, JÖRDIS', 'SMITH, ANNA']);
+    });
+  });
+
+  it('Crosswalk: the export for people is a spreadsheet 7-Zip opens, with 0004711 as text, ISO dates and names split', async () => {
+    await open('crosswalk');
+    await page.getByLabel('New doctor password').fill(DOCTOR_PASSWORD);
+    await page.getByLabel('Same password again').fill(DOCTOR_PASSWORD);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    // The unlock form replaces the first-use form once the password is set.
+    await page.getByRole('button', { name: 'Unlock' }).waitFor();
+    await page.getByLabel('Doctor password', { exact: true }).fill(DOCTOR_PASSWORD);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.locator('[data-testid="doctor-unlocked"]').waitFor();
+    expect(await page.getByLabel('File format').inputValue()).toBe('xlsx');
+    await page.getByLabel('Password for the export file').fill(EXPORT_PASSWORD);
+    await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    await page.locator('[data-testid="export-done"]').waitFor();
+    expect(await page.textContent('[data-testid="export-done"]')).toMatch(/2 patient\(s\), 2 row\(s\)/);
+    const zip = path.join(scratch, download.suggestedFilename());
+    await download.saveAs(zip);
+    const opened = await extractBytesWith7z(zip, EXPORT_PASSWORD);
+    expect(opened.code).toBe(0);
+    const [name, bytes] = [...opened.files][0]!;
+    expect(name).toMatch(/^crosswalk-KGH-\d{4}-\d{2}-\d{2}\.xlsx$/);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(bytes as never);
+    const sheet = workbook.getWorksheet('Crosswalk')!;
+    const header = (sheet.getRow(1).values as unknown[]).slice(1).map(String);
+    const row = [2, 3].map((r) => sheet.getRow(r)).find((r) => r.getCell(header.indexOf('Patient ID') + 1).value === '0004711')!;
+    const cell = (column: string) => row.getCell(header.indexOf(column) + 1);
+    expect(cell('Patient ID').type).toBe(ExcelJS.ValueType.String);
+    expect([cell('Family Name').value, cell('Given Name').value]).toEqual(['MÜLLER', 'JÖRDIS']);
+    expect(cell('Patient Name (DICOM)').value).toBe('MÜLLER^JÖRDIS');
+    expect(cell('Study Date').type).toBe(ExcelJS.ValueType.Date);
+    expect((cell('Study Date').value as Date).toISOString().slice(0, 10)).toBe('2024-02-01');
+    expect(cell('Study Date').numFmt).toBe('yyyy-mm-dd');
+    expect([cell('Instances Received').value, cell('Instances Delivered').value, cell('Delivered to Research').value]).toEqual([1, 1, 'yes']);
+    expect(cell('Accession Number').value).toBe('ACC-0815');
+    await page.getByRole('button', { name: 'Lock now' }).click();
+  });
+});
