@@ -177,6 +177,8 @@ export interface AuditEntryView {
   action: string;
   outcome: string;
   detail: string;
+  /** The detail for people: reasons in words, research Study UIDs shown as their research IDs (src/shared/audit-words.ts). */
+  detailInWords: string;
 }
 
 export interface ResendResult {

@@ -37,6 +37,25 @@ describe('the clinic\'s screens, second pass', () => {
     await page.waitForFunction((s) => window.location.hash === `#/${s}`, screen);
   };
 
+  /** Sets the doctor password if this is the first use, then unlocks (whatever state an earlier test left). */
+  const unlockDoctor = async (): Promise<void> => {
+    await open('crosswalk');
+    const firstUse = page.getByRole('button', { name: 'Set password' });
+    const unlock = page.getByRole('button', { name: 'Unlock' });
+    const unlocked = page.locator('[data-testid="doctor-unlocked"]');
+    await expect.poll(async () => (await firstUse.count()) + (await unlock.count()) + (await unlocked.count())).toBeGreaterThan(0);
+    if (await firstUse.count()) {
+      await page.getByLabel('New doctor password').fill(DOCTOR_PASSWORD);
+      await page.getByLabel('Same password again').fill(DOCTOR_PASSWORD);
+      await firstUse.click();
+      await unlock.waitFor();
+    }
+    if (await unlocked.count()) return;
+    await page.getByLabel('Doctor password', { exact: true }).fill(DOCTOR_PASSWORD);
+    await unlock.click();
+    await unlocked.waitFor();
+  };
+
   beforeAll(async () => {
     const [server, mammograms, port] = await Promise.all([
       startOrthanc(),
@@ -129,15 +148,7 @@ describe('the clinic\'s screens, second pass', () => {
   });
 
   it('Crosswalk: the export for people is a spreadsheet 7-Zip opens, with 0004711 as text, ISO dates and names split', async () => {
-    await open('crosswalk');
-    await page.getByLabel('New doctor password').fill(DOCTOR_PASSWORD);
-    await page.getByLabel('Same password again').fill(DOCTOR_PASSWORD);
-    await page.getByRole('button', { name: 'Set password' }).click();
-    // The unlock form replaces the first-use form once the password is set.
-    await page.getByRole('button', { name: 'Unlock' }).waitFor();
-    await page.getByLabel('Doctor password', { exact: true }).fill(DOCTOR_PASSWORD);
-    await page.getByRole('button', { name: 'Unlock' }).click();
-    await page.locator('[data-testid="doctor-unlocked"]').waitFor();
+    await unlockDoctor();
     expect(await page.getByLabel('File format').inputValue()).toBe('xlsx');
     await page.getByLabel('Password for the export file').fill(EXPORT_PASSWORD);
     await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
@@ -165,5 +176,108 @@ describe('the clinic\'s screens, second pass', () => {
     expect([cell('Instances Received').value, cell('Instances Delivered').value, cell('Delivered to Research').value]).toEqual([1, 1, 'yes']);
     expect(cell('Accession Number').value).toBe('ACC-0815');
     await page.getByRole('button', { name: 'Lock now' }).click();
+  });
+  describe('readability', () => {
+    const SCREENS = ['status', 'studies', 'resend', 'review', 'settings', 'crosswalk'];
+
+    it('writes body text at 16 px and nothing smaller than 14 px, on every screen', async () => {
+      for (const screen of SCREENS) {
+        await open(screen);
+        await page.locator('main h1').waitFor();
+        const sizes = await page.evaluate(() => {
+          const found: Array<{ text: string; px: number }> = [];
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const parent = node.parentElement;
+            if (!parent || !node.textContent?.trim() || !parent.getClientRects().length) continue;
+            found.push({ text: node.textContent.trim().slice(0, 40), px: Number.parseFloat(getComputedStyle(parent).fontSize) });
+          }
+          return { body: getComputedStyle(document.body).fontSize, small: found.filter((f) => f.px < 14) };
+        });
+        expect(sizes.body, screen).toBe('16px');
+        expect(sizes.small, screen).toEqual([]);
+      }
+    });
+
+    for (const colorScheme of ['light', 'dark'] as const) {
+      it(`shows keyboard focus with a ring of at least 3:1 against the page, ${colorScheme} theme`, async () => {
+        await page.emulateMedia({ colorScheme });
+        try {
+          await open('studies');
+          await page.locator('main h1').focus();
+          await page.keyboard.press('Tab');
+          const colours = await page.evaluate(() => {
+            const focused = document.activeElement as HTMLElement;
+            const style = getComputedStyle(focused);
+            // The ring sits outside the element, on its container's background: the nearest one that is not transparent.
+            let around: HTMLElement | null = focused.parentElement;
+            let background = 'rgba(0, 0, 0, 0)';
+            while (around && /rgba\(0, 0, 0, 0\)|transparent/.test(background)) {
+              background = getComputedStyle(around).backgroundColor;
+              around = around.parentElement;
+            }
+            return { outline: style.outlineColor, outlineStyle: style.outlineStyle, outlineWidth: style.outlineWidth, background };
+          });
+          expect(colours.outlineStyle).toBe('solid');
+          expect(Number.parseFloat(colours.outlineWidth)).toBeGreaterThanOrEqual(2);
+          // WCAG 2 contrast ratio from relative luminance.
+          const luminance = (css: string): number => {
+            const [r, g, b] = css.match(/\d+(\.\d+)?/g)!.slice(0, 3).map(Number).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+            return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+          };
+          const [hi, lo] = [luminance(colours.outline), luminance(colours.background)].sort((a, b) => b - a);
+          expect((hi! + 0.05) / (lo! + 0.05)).toBeGreaterThanOrEqual(3);
+        } finally {
+          await page.emulateMedia({ colorScheme: 'light' });
+        }
+      });
+    }
+
+    it('audit table: dates with times, actions and reasons in plain words, research IDs for studies, no word broken', async () => {
+      // A study sent again (its audit detail names the study) and an export refused for a weak password.
+      await open('resend');
+      const complete = page.locator('[data-testid="resend-row"]', { hasText: 'Complete' }).first();
+      await expect.poll(() => complete.count(), { timeout: 20_000 }).toBe(1);
+      const researchStudyUid = (await complete.getAttribute('data-research-study-uid'))!;
+      const researchId = (await complete.locator('td').first().textContent())!.trim();
+      await complete.getByRole('button', { name: /^Send again KGH-/ }).click();
+      await expect.poll(() => page.textContent('[data-testid="resend-outcome"]')).toMatch(/queued/);
+      await unlockDoctor();
+      await page.getByLabel('Password for the export file').fill('weakpass');
+      await page.getByLabel('Same password again').fill('weakpass');
+      await page.getByRole('button', { name: 'Export' }).click();
+      await page.locator('[data-testid="export-error"]').waitFor();
+
+      const table = page.locator('[data-testid="audit-log"]');
+      // The table refreshes every 10 s.
+      await expect.poll(() => table.textContent(), { timeout: 20_000 }).toContain('the password was too weak');
+      const text = (await table.textContent())!;
+      expect(text).toContain('Send again');
+      expect(text).toContain('Export crosswalk');
+      expect(text).not.toContain('WeakPassword');
+      expect(text).not.toContain('crosswalk.export');
+      expect(text).not.toContain(researchStudyUid);
+      const resent = page.locator('[data-testid="audit-row"]', { hasText: 'Send again' }).first();
+      expect(await resent.locator('[data-testid="audit-detail"]').textContent()).toContain(`study ${researchId}`);
+      for (const at of await page.locator('[data-testid="audit-at"]').allTextContents()) expect(at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+      // Every word of the table sits on one line: none is split across two.
+      const broken = await table.evaluate((el) => {
+        const split: string[] = [];
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = node.textContent ?? '';
+          for (const m of text.matchAll(/\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+            if (lines.size > 1) split.push(m[0]);
+          }
+        }
+        return split;
+      });
+      expect(broken).toEqual([]);
+      await page.getByRole('button', { name: 'Lock now' }).click();
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
+import { AUDIT_OUTCOME_WORDS, auditActionInWords } from '../../shared/audit-words';
 import type { CrosswalkExportResult, CrosswalkPatientView, DoctorState } from '../../shared/api';
-import { errorText, formatDate, formatTime, useApi, useLive } from '../hooks';
+import { errorText, formatDate, formatDateTime, formatTime, useApi, useLive } from '../hooks';
 
 type Filter = { kind: 'all' } | { kind: 'dateRange'; from?: string; to?: string } | { kind: 'researchIds'; researchIds: string[] };
 
@@ -69,10 +70,17 @@ function AuditLog() {
       </p>
       {error && <p className="error">{error}</p>}
       <table className="grid compact" data-testid="audit-log">
-        <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead>
+        <thead><tr><th scope="col">#</th><th scope="col">Date and time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead>
         <tbody>
           {data?.entries.map((e) => (
-            <tr key={e.id}><td>{e.id}</td><td>{formatTime(e.at)}</td><td>{e.actor}</td><td className="mono">{e.action}</td><td>{e.outcome}</td><td>{e.detail}</td></tr>
+            <tr key={e.id} data-testid="audit-row">
+              <td className="num">{e.id}</td>
+              <td className="nowrap" data-testid="audit-at"><time dateTime={e.at}>{formatDateTime(e.at)}</time></td>
+              <td>{e.actor}</td>
+              <td data-testid="audit-action" title={e.action}>{auditActionInWords(e.action)}</td>
+              <td>{AUDIT_OUTCOME_WORDS[e.outcome] ?? e.outcome}</td>
+              <td className="words" data-testid="audit-detail">{e.detailInWords}</td>
+            </tr>
           ))}
         </tbody>
       </table>

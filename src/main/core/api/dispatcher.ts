@@ -11,6 +11,7 @@ import type { InstanceEvent } from '../../../shared/domain';
 import type { Gateway } from '../gateway';
 import type { Logger } from '../log';
 import { startOfLocalDay } from '../jobs/study-queries';
+import { auditDetailInWords } from '../../../shared/audit-words';
 import { readHeader, renderThumbnail, PreviewUnavailable } from '../preview';
 import { testConnection } from '../upload';
 import {
@@ -379,9 +380,16 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     },
     listAudit({ offset, limit }) {
       const log = gateway.audit();
+      const q = gateway.queries();
+      const researchIdOf = (uid: string): string | undefined => {
+        const key = q.studyKeyOf(uid);
+        return key === undefined ? undefined : q.study(key)?.researchId;
+      };
       return {
         total: log.count(),
-        entries: log.list({ offset, limit }).map((e) => ({ id: e.id, at: e.at, actor: e.actor, action: e.action, outcome: e.outcome, detail: e.detail })),
+        entries: log.list({ offset, limit }).map((e) => ({
+          id: e.id, at: e.at, actor: e.actor, action: e.action, outcome: e.outcome, detail: e.detail, detailInWords: auditDetailInWords(e.detail, researchIdOf),
+        })),
       };
     },
   };
