@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import ExcelJS from 'exceljs';
@@ -12,6 +13,7 @@ import { ensureRendererBuilt } from '../support/renderer-build';
 import { freePort } from '../support/ports';
 import { run, waitFor } from '../support/processes';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const DOCTOR_PASSWORD = 'Radiology-Desk-2026!';
 const EXPORT_PASSWORD = 'Export-Crosswalk-77#';
@@ -279,5 +281,54 @@ describe('the clinic\'s screens, second pass', () => {
       expect(broken).toEqual([]);
       await page.getByRole('button', { name: 'Lock now' }).click();
     });
+  });
+  describe('accessibility (axe-core)', () => {
+    const AXE = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const SCREENS = ['status', 'studies', 'resend', 'review', 'settings', 'crosswalk'];
+    for (const colorScheme of ['light', 'dark'] as const) {
+      it(`finds no serious or critical violation on any screen, ${colorScheme} theme`, async () => {
+        await page.emulateMedia({ colorScheme });
+        try {
+          const found: string[] = [];
+          // Every screen, plus a study's page and the doctor's screen unlocked (export form and audit table).
+          const views: Array<[string, () => Promise<void>]> = [
+            ...SCREENS.map((screen): [string, () => Promise<void>] => [screen, () => open(screen)]),
+            ['study page', async () => {
+              await open('studies');
+              await page.locator('[data-testid="study-row"] a').first().click();
+              await page.locator('[data-testid="instance-row"]').first().waitFor();
+            }],
+            ['crosswalk unlocked', async () => {
+              await unlockDoctor();
+              await page.locator('[data-testid="audit-row"]').first().waitFor();
+            }],
+          ];
+          for (const [screen, show] of views) {
+            await show();
+            await page.locator('main h1').waitFor();
+            // Evaluated through the debugging protocol, so the page's Content-Security-Policy (own scripts only) stays as it is.
+            if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+            const violations = await page.evaluate(async () => {
+              type Rule = { id: string; impact: string; nodes: Array<{ target: string[] }> };
+              const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: Rule[]; passes: Rule[] }> } }).axe;
+              const result = await axe.run(document, { resultTypes: ['violations'] });
+              return {
+                passed: result.passes.map((r) => r.id),
+                violations: result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })),
+              };
+            });
+            // axe ran its rules on this screen (contrast among them), not on an empty page.
+            expect(violations.passed.length, screen).toBeGreaterThan(20);
+            expect(violations.passed, screen).toEqual(expect.arrayContaining(['color-contrast', 'document-title', 'landmark-one-main']));
+            if (violations.violations.length) console.info(`axe, ${screen}, ${colorScheme}: ${violations.violations.map((v) => `${v.id} (${v.impact})`).join(', ')}`);
+            for (const v of violations.violations) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${screen}: ${v.id} (${v.impact}) at ${v.targets.join(', ')}`);
+          }
+          expect(found).toEqual([]);
+          await page.getByRole('button', { name: 'Lock now' }).click();
+        } finally {
+          await page.emulateMedia({ colorScheme: 'light' });
+        }
+      });
+    }
   });
 });
