@@ -1,6 +1,12 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import { ApiCallError, type EventName, type GatewayApi } from '../shared/api';
 
+/**
+ * A screen with unsaved work holds navigation: `current` answers whether leaving is fine (it may ask the user).
+ * Refused, the address goes back and the screen stays (App's hash router asks it).
+ */
+export const leaveGuard: { current?: () => boolean } = {};
+
 export const ApiContext = createContext<GatewayApi | null>(null);
 
 export function useApi(): GatewayApi {

@@ -35,6 +35,10 @@ describe('the clinic\'s screens, second pass', () => {
   let page: Page;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'second-pass-'));
   const open = async (screen: string): Promise<void> => {
+    // Opened afresh, not left as an earlier test made it.
+    if (screen !== 'status' && (await page.evaluate(() => window.location.hash)) === `#/${screen}`) await open('status');
+    // Leaving Settings with unsaved changes asks first: an earlier test's leftovers are discarded.
+    else if (await page.locator('[data-testid="unsaved"]').count()) page.once('dialog', (d) => void d.accept());
     await page.click(`nav a[href="#/${screen}"]`);
     await page.waitForFunction((s) => window.location.hash === `#/${s}`, screen);
   };
@@ -330,5 +334,90 @@ describe('the clinic\'s screens, second pass', () => {
         }
       });
     }
+  });
+  describe('Settings', () => {
+    it('asks before leaving with unsaved changes, and stays when the answer is no', async () => {
+      await open('settings');
+      const ae = page.locator('#intake-ae');
+      await ae.fill('DEID_GW2');
+      await page.locator('[data-testid="unsaved"]').waitFor();
+      const asked: string[] = [];
+      page.once('dialog', (d) => { asked.push(d.message()); void d.dismiss(); });
+      await page.click('nav a[href="#/studies"]');
+      await expect.poll(() => asked).toEqual(['Settings have changes that are not saved. Leave without saving them?']);
+      expect(await page.evaluate(() => window.location.hash)).toBe('#/settings');
+      expect(await ae.inputValue()).toBe('DEID_GW2');
+      page.once('dialog', (d) => void d.accept());
+      await page.keyboard.press('Alt+2');
+      await page.waitForFunction(() => window.location.hash === '#/studies');
+      await open('settings');
+      expect(await page.locator('#intake-ae').inputValue()).toBe('DEID_GW');
+      expect(await page.locator('[data-testid="unsaved"]').count()).toBe(0);
+    });
+
+    it('writes a site code typed in lower case in capitals', async () => {
+      await open('settings');
+      await page.locator('#site-code').fill('kgh2');
+      expect(await page.locator('#site-code').inputValue()).toBe('KGH2');
+      expect(await page.locator('[data-testid="error-site-code"]').count()).toBe(0);
+    });
+
+    it('never previews a birth date the rule would not write', async () => {
+      await open('settings');
+      await page.getByLabel('Birth date: day written').fill('31');
+      expect(await page.textContent('[data-testid="error-birth-day"]')).toMatch(/Day must be 1–28/);
+      const preview = (await page.textContent('[data-testid="birth-preview"]'))!;
+      expect(preview).not.toContain('1965-07-31');
+      expect(preview).toBe('1965-07-23 → — (fix the rule first)');
+      await page.getByLabel('Birth date: day written').fill('3');
+      expect(await page.textContent('[data-testid="birth-preview"]')).toBe('1965-07-23 → 1965-07-03');
+    });
+
+    it('marks no field wrong before anything is typed in it', async () => {
+      await open('settings');
+      await page.locator('#dest-type').selectOption('dimse');
+      await page.locator('#dest-host').waitFor();
+      expect(await page.locator('[aria-invalid="true"]').count()).toBe(0);
+      expect(await page.locator('.field.invalid').count()).toBe(0);
+      await page.locator('#dest-host').fill('x');
+      await page.locator('#dest-host').fill('');
+      await page.locator('[data-testid="error-dest-host"]').waitFor();
+      // Saving shows every field still missing.
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      expect(await page.textContent('[data-testid="test-connection-result"]')).toMatch(/^Fix this first: /);
+    });
+
+    it('says once, in plain words, that a URL needs its scheme, and clears a test result when the URL changes', async () => {
+      await open('settings');
+      await page.locator('#dest-url').fill('research.example:8042');
+      expect(await page.textContent('[data-testid="error-dest-url"]')).toBe('Destination URL must start with http:// or https://');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      const result = page.locator('[data-testid="test-connection-result"]');
+      expect(await result.textContent()).toBe('Fix this first: Destination URL must start with http:// or https://');
+      await page.locator('#dest-url').fill(orthanc.url);
+      expect(await result.textContent()).toBe('');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await expect.poll(() => result.textContent(), { timeout: 20_000 }).toMatch(/^Connection works \(Orthanc [\d.]+\), with a warning\.$/);
+      // Plain http draws a warning: shown as a warning, in the warning colour, without a path into the source tree.
+      const warnings = page.locator('[data-testid="test-connection-warnings"]');
+      expect(await warnings.textContent()).toMatch(/plain http/);
+      expect(await warnings.textContent()).not.toMatch(/resources\//);
+      const colours = await page.evaluate(() => {
+        const probe = (cls: string): string => {
+          const el = document.createElement('span');
+          el.className = cls;
+          document.body.append(el);
+          const c = getComputedStyle(el).color;
+          el.remove();
+          return c;
+        };
+        return { warning: getComputedStyle(document.querySelector('[data-testid="test-connection-warnings"]')!).color, ok: probe('ok'), warn: probe('warning') };
+      });
+      expect(colours.warning).toBe(colours.warn);
+      expect(colours.warning).not.toBe(colours.ok);
+      await page.locator('#dest-url').fill(`${orthanc.url}/`);
+      expect(await result.textContent()).toBe('');
+      expect(await warnings.count()).toBe(0);
+    });
   });
 });
