@@ -327,7 +327,7 @@ describe('the clinic\'s screens in a browser', () => {
     expect(csv).toContain(family);
 
     const audit = page.locator('[data-testid="audit-log"]');
-    await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('crosswalk.export');
+    await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('Export crosswalk');
     await shot('crosswalk');
 
     // The audit log checks its own chain, and saves a copy with its hashes.
