@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { leaveGuard } from './hooks';
 import { StatusScreen } from './screens/Status';
 import { StudiesScreen } from './screens/Studies';
 import { StudyDetailScreen } from './screens/StudyDetail';
@@ -29,7 +30,16 @@ export function App({ connection }: { connection: Connection }) {
   const [connected, setConnected] = useState(connection.connected);
 
   useEffect(() => {
-    const onHash = (): void => setRoute(routeOf(window.location.hash));
+    let shownHash = window.location.hash;
+    const onHash = (): void => {
+      if (window.location.hash === shownHash) return;
+      if (leaveGuard.current && !leaveGuard.current()) {
+        window.history.replaceState(null, '', shownHash || '#/');
+        return;
+      }
+      shownHash = window.location.hash;
+      setRoute(routeOf(window.location.hash));
+    };
     // Alt+1 … Alt+6 open the screens, for people who work from the keyboard.
     const onKey = (e: KeyboardEvent): void => {
       const screen = SCREENS.find((s) => s.key === e.key);

@@ -1,6 +1,12 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import { ApiCallError, type EventName, type GatewayApi } from '../shared/api';
 
+/**
+ * A screen with unsaved work holds navigation: `current` answers whether leaving is fine (it may ask the user).
+ * Refused, the address goes back and the screen stays (App's hash router asks it).
+ */
+export const leaveGuard: { current?: () => boolean } = {};
+
 export const ApiContext = createContext<GatewayApi | null>(null);
 
 export function useApi(): GatewayApi {
@@ -72,6 +78,15 @@ export function formatTime(iso: string | undefined): string {
   const today = new Date();
   const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+/** A moment as a local date and time, unambiguous in every locale: "2026-12-04 21:10:05". */
+export function formatDateTime(iso: string | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 export function formatAgo(iso: string | undefined, now = Date.now()): string {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { GatewaySettings } from './settings';
 import type { DestinationCheck } from './destination-check';
 import type { DeliveryRecheck, InstanceEvent, InstanceState } from './domain';
+import { parseStudyDate } from './search';
 
 // ── What the screens show ────────────────────────────────────────────────────────────────────────────
 
@@ -53,8 +54,10 @@ export interface StudySummary {
   studyKey: number;
   researchId: string;
   researchStudyUid: string;
-  /** Shown locally only, in the Studies table. */
+  /** Shown locally only, in the Studies table (with the patient ID and accession number). */
   patientName: string;
+  patientId: string;
+  accessionNumber: string;
   studyDate: string;
   modality: string;
   instances: number;
@@ -181,6 +184,8 @@ export interface AuditEntryView {
   action: string;
   outcome: string;
   detail: string;
+  /** The detail for people: reasons in words, research Study UIDs shown as their research IDs (src/shared/audit-words.ts). */
+  detailInWords: string;
 }
 
 export interface ResendResult {
@@ -200,11 +205,28 @@ const researchStudyUid = z.string().trim().regex(/^[0-9]+(\.[0-9]+)+$/, 'A resea
 const doctorToken = z.string().min(1, 'Unlock the crosswalk first').max(200);
 const yyyymmdd = z.string().regex(/^\d{8}$/, 'Write dates as YYYYMMDD');
 
-export const ListStudiesInput = z.strictObject({
-  search: z.string().trim().max(100, 'Search is at most 100 characters').default(''),
-  state: z.enum(STUDY_STATES).optional(),
-  ...page,
-});
+/** A study date as people type it (2024-02-01, 01.02.2024 or 20240201), passed on in DICOM form (20240201). */
+const studyDateInput = z
+  .string()
+  .trim()
+  .max(20, 'Write a date as 2024-02-01, 01.02.2024 or 20240201')
+  .transform((text, ctx) => {
+    const date = parseStudyDate(text);
+    if (date === undefined) ctx.addIssue({ code: 'custom', message: `"${text}" is not a date: write it as 2024-02-01, 01.02.2024 or 20240201` });
+    return date ?? '';
+  });
+
+export const ListStudiesInput = z
+  .strictObject({
+    /** Words that must all match: a name (any case, with or without accents), research ID, patient ID, accession number, study date, modality. */
+    search: z.string().trim().max(100, 'Search is at most 100 characters').default(''),
+    state: z.enum(STUDY_STATES).optional(),
+    /** Study dates from … to, inclusive; either may be left out. */
+    from: studyDateInput.optional(),
+    to: studyDateInput.optional(),
+    ...page,
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'The first date is after the last one', path: ['to'] });
 
 export const CrosswalkFilterInput = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('all') }),
@@ -260,6 +282,11 @@ export const api = {
       password: z.string().max(1000),
       confirmation: z.string().max(1000),
       filter: CrosswalkFilterInput,
+      /** xlsx: a spreadsheet for people (typed columns); csv: for machines, with `csvDelimiter` between fields. */
+      format: z.enum(['xlsx', 'csv']).default('csv'),
+      csvDelimiter: z.enum([',', ';']).default(','),
+      /** Leave out patients none of whose instances reached the research server. */
+      deliveredOnly: z.boolean().default(false),
       /** Chosen by the screen, so it can match the progress events to its request. */
       exportId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'Export ID is 8–64 letters, digits, - or _'),
     }),

@@ -325,6 +325,7 @@ describe('the clinic\'s screens in a browser', () => {
     await page.getByRole('button', { name: 'Export' }).click();
     await expect.poll(() => page.textContent('[data-testid="export-error"]')).toMatch(/not the same/);
     await page.getByLabel('Same password again').fill(EXPORT_PASSWORD);
+    await page.getByLabel('File format').selectOption('csv-comma');
     // Listen to the same event stream the page gets, to see the export's progress events.
     const stream = await fetch(`${gateway.uiOrigin()}/api/events`, { headers: { 'X-Gateway-Token': gateway.controlToken() } });
     const reader = stream.body!.getReader();
@@ -354,7 +355,7 @@ describe('the clinic\'s screens in a browser', () => {
     expect(csv).toContain(family);
 
     const audit = page.locator('[data-testid="audit-log"]');
-    await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('crosswalk.export');
+    await expect.poll(() => audit.textContent(), { timeout: 15_000 }).toContain('Export crosswalk');
     await shot('crosswalk');
 
     // The audit log checks its own chain, and saves a copy with its hashes.
@@ -387,6 +388,8 @@ describe('the clinic\'s screens in a browser', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Studies');
     await page.locator('[data-testid="study-row"]').first().waitFor();
     await page.keyboard.press('Tab'); // search
+    await page.keyboard.press('Tab'); // study date from
+    await page.keyboard.press('Tab'); // study date to
     await page.keyboard.press('Tab'); // state filter
     await page.keyboard.press('Tab'); // the first study's research ID
     expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^KGH-[0-9A-Z]{8}$/);

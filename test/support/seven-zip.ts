@@ -39,3 +39,16 @@ export function parseCsv(text: string): string[][] {
   if (field || row.length) { row.push(field); rows.push(row); }
   return rows;
 }
+
+/** Extracts `zip` with Debian's 7-Zip like extractWith7z, giving each extracted file's bytes (for binary entries such as .xlsx). */
+export async function extractBytesWith7z(zip: string, password: string): Promise<{ code: number; output: string; files: Map<string, Buffer> }> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), '7z-'));
+  try {
+    const result = await run('7z', ['x', '-y', `-p${password}`, `-o${out}`, zip], { allowFailure: true });
+    const files = new Map<string, Buffer>();
+    if (result.code === 0) for (const name of fs.readdirSync(out)) files.set(name, fs.readFileSync(path.join(out, name)));
+    return { code: result.code, output: result.stdout + result.stderr, files };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}

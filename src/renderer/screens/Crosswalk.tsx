@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
+import { AUDIT_OUTCOME_WORDS, auditActionInWords } from '../../shared/audit-words';
 import type { CrosswalkExportResult, CrosswalkPatientView, DoctorState } from '../../shared/api';
-import { errorText, formatDate, formatTime, useApi, useLive } from '../hooks';
+import { errorText, formatDate, formatDateTime, formatTime, useApi, useLive } from '../hooks';
 
 type Filter = { kind: 'all' } | { kind: 'dateRange'; from?: string; to?: string } | { kind: 'researchIds'; researchIds: string[] };
 
@@ -69,10 +70,17 @@ function AuditLog() {
       </p>
       {error && <p className="error">{error}</p>}
       <table className="grid compact" data-testid="audit-log">
-        <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead>
+        <thead><tr><th scope="col">#</th><th scope="col">Date and time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead>
         <tbody>
           {data?.entries.map((e) => (
-            <tr key={e.id}><td>{e.id}</td><td>{formatTime(e.at)}</td><td>{e.actor}</td><td className="mono">{e.action}</td><td>{e.outcome}</td><td>{e.detail}</td></tr>
+            <tr key={e.id} data-testid="audit-row">
+              <td className="num">{e.id}</td>
+              <td className="nowrap" data-testid="audit-at"><time dateTime={e.at}>{formatDateTime(e.at)}</time></td>
+              <td>{e.actor}</td>
+              <td data-testid="audit-action" title={e.action}>{auditActionInWords(e.action)}</td>
+              <td>{AUDIT_OUTCOME_WORDS[e.outcome] ?? e.outcome}</td>
+              <td className="words" data-testid="audit-detail">{e.detailInWords}</td>
+            </tr>
           ))}
         </tbody>
       </table>
@@ -102,6 +110,8 @@ export function CrosswalkScreen() {
   const [ids, setIds] = useState('');
   const [exportPassword, setExportPassword] = useState('');
   const [exportAgain, setExportAgain] = useState('');
+  const [exportFormat, setExportFormat] = useState<'xlsx' | 'csv-comma' | 'csv-semicolon'>('xlsx');
+  const [deliveredOnly, setDeliveredOnly] = useState(true);
   const [progress, setProgress] = useState<{ rowsWritten: number; rowsTotal: number } | undefined>(undefined);
   const [exported, setExported] = useState<CrosswalkExportResult | undefined>(undefined);
   const [exportError, setExportError] = useState<string | undefined>(undefined);
@@ -143,7 +153,9 @@ export function CrosswalkScreen() {
     const off = api.on('exportProgress', (p) => { if (p.exportId === exportId) setProgress({ rowsWritten: p.rowsWritten, rowsTotal: p.rowsTotal }); });
     setBusy(true);
     try {
-      const result = await api.crosswalkExport({ token, password: exportPassword, confirmation: exportAgain, filter, exportId });
+      const format = exportFormat === 'xlsx' ? 'xlsx' : 'csv';
+      const csvDelimiter = exportFormat === 'csv-semicolon' ? ';' : ',';
+      const result = await api.crosswalkExport({ token, password: exportPassword, confirmation: exportAgain, filter, format, csvDelimiter, deliveredOnly, exportId });
       const file = await api.crosswalkExportFile({ token, exportId });
       saveBlob(file.fileName, file.base64);
       setExported(result);
@@ -233,11 +245,21 @@ export function CrosswalkScreen() {
                 <label className="check"><input type="radio" name="filter" checked={filterKind === 'researchIds'} onChange={() => setFilterKind('researchIds')} /> These research IDs</label>
                 {filterKind === 'researchIds' && <div className="field"><label htmlFor="ex-ids">Research IDs</label><textarea id="ex-ids" rows={3} value={ids} onChange={(e) => setIds(e.target.value)} /></div>}
               </fieldset>
+              <div className="field">
+                <label htmlFor="ex-format">File format</label>
+                <select id="ex-format" value={exportFormat} onChange={(e) => setExportFormat(e.target.value as typeof exportFormat)} aria-describedby="ex-format-hint">
+                  <option value="xlsx">Spreadsheet (.xlsx), for people</option>
+                  <option value="csv-comma">CSV, comma-separated, for programs</option>
+                  <option value="csv-semicolon">CSV, semicolon-separated (spreadsheets set to a decimal comma)</option>
+                </select>
+                <small id="ex-format-hint" className="hint">The spreadsheet keeps IDs as text (0004711 stays 0004711), dates as dates, family and given names in their own columns.</small>
+              </div>
+              <label className="check"><input type="checkbox" checked={deliveredOnly} onChange={(e) => setDeliveredOnly(e.target.checked)} /> Only patients with images delivered to research</label>
               <div className="field"><label htmlFor="ex-password">Password for the export file</label><input id="ex-password" type="password" autoComplete="new-password" value={exportPassword} onChange={(e) => setExportPassword(e.target.value)} /></div>
               <div className="field"><label htmlFor="ex-again">Same password again</label><input id="ex-again" type="password" autoComplete="new-password" value={exportAgain} onChange={(e) => setExportAgain(e.target.value)} /></div>
               <button type="submit" className="primary" disabled={busy}>Export</button>
               {progress && !exported && (
-                <p><progress max={progress.rowsTotal || 1} value={progress.rowsWritten} aria-label="Export progress" /> {progress.rowsWritten} / {progress.rowsTotal} rows</p>
+                <p data-testid="export-progress"><progress max={progress.rowsTotal || 1} value={progress.rowsWritten} aria-label="Export progress" /> {progress.rowsWritten.toLocaleString()} / {progress.rowsTotal.toLocaleString()} rows</p>
               )}
               {exportError && <p className="error" role="alert" data-testid="export-error">{exportError}</p>}
               {exported && <p className="ok" role="status" data-testid="export-done">Saved {exported.fileName}: {exported.patients} patient(s), {exported.rows} row(s), AES-256 encrypted. Open it with 7-Zip and the export password.</p>}

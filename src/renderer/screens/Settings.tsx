@@ -1,9 +1,9 @@
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ChangeEvent, type ReactNode } from 'react';
 import { ApiCallError, type SaveSettingsResult, type SettingsView } from '../../shared/api';
 import { GatewaySettings } from '../../shared/settings';
 import { applyBirthDateRule, applyStudyDateRule } from '../../shared/dates';
 import type { DestinationCheck } from '../../shared/destination-check';
-import { errorText, formatDate, useApi } from '../hooks';
+import { errorText, formatDate, leaveGuard, useApi } from '../hooks';
 
 type Draft = GatewaySettings;
 type Destination = NonNullable<Draft['destination']>;
@@ -50,6 +50,9 @@ export function SettingsScreen() {
   // Text fields for lists keep what was typed (commas, spaces) until it is parsed.
   const [callers, setCallers] = useState('');
   const [modalities, setModalities] = useState('');
+  // Fields edited since loading (dotted paths): a field is marked wrong only once someone has typed in it, or tried to save.
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const [triedToSave, setTriedToSave] = useState(false);
 
   useEffect(() => {
     api.getSettings({}).then((v) => {
@@ -69,9 +72,25 @@ export function SettingsScreen() {
     return errors;
   }, [draft]);
 
+  // Unsaved changes: leaving the screen (another screen, a reload, closing the tab) asks first.
+  const dirty = Boolean(draft && view && JSON.stringify(draft) !== JSON.stringify(view.settings));
+  useEffect(() => {
+    if (!dirty) return;
+    leaveGuard.current = () => window.confirm('Settings have changes that are not saved. Leave without saving them?');
+    const onUnload = (e: BeforeUnloadEvent): void => e.preventDefault();
+    window.addEventListener('beforeunload', onUnload);
+    return () => {
+      leaveGuard.current = undefined;
+      window.removeEventListener('beforeunload', onUnload);
+    };
+  }, [dirty]);
+
   if (!draft || !view) return <section><h1 tabIndex={-1}>Settings</h1>{failure ? <p className="error" role="alert">{failure}</p> : <p>Loading…</p>}</section>;
 
-  const errors = { ...serverErrors, ...localErrors };
+  const shownLocal = Object.fromEntries(
+    Object.entries(localErrors).filter(([path]) => triedToSave || [...touched].some((t) => path === t || path.startsWith(`${t}.`) || t.startsWith(`${path}.`))),
+  );
+  const errors = { ...serverErrors, ...shownLocal };
   const err = (path: string): string | undefined => errors[path];
   const update = (path: string[], value: unknown): void => {
     setDraft((d) => (d ? setIn(d, path, value) : d));
@@ -81,6 +100,9 @@ export function SettingsScreen() {
       return rest;
     });
     setResult(undefined);
+    setTouched((t) => new Set(t).add(path.join('.')));
+    // A connection test said something about the destination as it was: it no longer holds once that changes.
+    if (path[0] === 'destination') setCheck(undefined);
   };
   const input = (path: string[], id: string, type: 'text' | 'number' | 'password' = 'text', extra: Record<string, unknown> = {}) => {
     let value: unknown = draft;
@@ -100,12 +122,17 @@ export function SettingsScreen() {
   };
 
   const destination = draft.destination;
-  const birthPreview = /^\d{8}$/.test(sampleBirth) ? formatDate(applyBirthDateRule(sampleBirth, draft.deid.birthDate)) : '—';
+  // The preview follows a rule only while the rule is valid: never a date the gateway would not write.
+  const birthRuleValid = !Object.keys(localErrors).some((k) => k.startsWith('deid.birthDate'));
+  const studyRuleValid = !Object.keys(localErrors).some((k) => k.startsWith('deid.studyDates'));
+  const birthPreview = !birthRuleValid ? '— (fix the rule first)' : /^\d{8}$/.test(sampleBirth) ? formatDate(applyBirthDateRule(sampleBirth, draft.deid.birthDate)) : '—';
   const studyRule = draft.deid.studyDates;
-  const studyPreview = /^\d{8}$/.test(sampleStudy) ? formatDate(applyStudyDateRule(sampleStudy, studyRule, 42)) : '—';
+  const studyPreview = !studyRuleValid ? '— (fix the rule first)' : /^\d{8}$/.test(sampleStudy) ? formatDate(applyStudyDateRule(sampleStudy, studyRule, 42)) : '—';
   const invalid = Object.keys(localErrors).length > 0;
 
   const save = async (): Promise<void> => {
+    setTriedToSave(true);
+    if (invalid) return;
     setSaving(true);
     setFailure(undefined);
     try {
@@ -115,6 +142,8 @@ export function SettingsScreen() {
       setDraft(r.view.settings);
       setClearPassword(false);
       setServerErrors({});
+      setTouched(new Set());
+      setTriedToSave(false);
     } catch (e) {
       if (e instanceof ApiCallError && e.error.issues) {
         const mapped: Record<string, string> = {};
@@ -129,11 +158,18 @@ export function SettingsScreen() {
 
   const testConnection = async (): Promise<void> => {
     if (!destination) return;
+    // A destination the form already finds wrong is not sent: say what to fix, once, in the field's own words.
+    const problem = Object.entries(localErrors).find(([path]) => path.startsWith('destination'));
+    if (problem) {
+      setTouched((t) => new Set(t).add(problem[0]));
+      setCheck(`Fix this first: ${problem[1]}`);
+      return;
+    }
     setCheck('running');
     try {
       setCheck(await api.testDestination({ destination }));
     } catch (e) {
-      setCheck(errorText(e));
+      setCheck(e instanceof ApiCallError && e.error.issues?.length ? [...new Set(e.error.issues.map((i) => i.message))].join('; ') : errorText(e));
     }
   };
 
@@ -149,7 +185,11 @@ export function SettingsScreen() {
           <Field id="intake-callers" label="Allowed callers (AE titles)" error={Object.entries(errors).find(([k]) => k.startsWith('intake.allowedCallingAeTitles'))?.[1]} hint="Separated by commas; empty: any caller">
             <input id="intake-callers" value={callers} onChange={(e) => { setCallers(e.target.value); update(['intake', 'allowedCallingAeTitles'], list(e.target.value)); }} />
           </Field>
-          <Field id="site-code" label="Site code" error={err('site.code')} hint="Starts every research ID; takes effect after a restart">{input(['site', 'code'], 'site-code')}</Field>
+          <Field id="site-code" label="Site code" error={err('site.code')} hint="Starts every research ID; takes effect after a restart">{input(['site', 'code'], 'site-code', 'text', {
+            // Site codes are capitals and digits: what is typed in lower case is written in capitals.
+            onChange: (ev: ChangeEvent<HTMLInputElement>) => update(['site', 'code'], ev.target.value.toUpperCase()),
+            autoCapitalize: 'characters',
+          })}</Field>
         </fieldset>
 
         <fieldset>
@@ -190,9 +230,13 @@ export function SettingsScreen() {
               <Field id="dest-concurrency" label="Uploads at once" error={err('destination.concurrency')}>{input(['destination', 'concurrency'], 'dest-concurrency', 'number')}</Field>
               <p>
                 <button type="button" onClick={() => void testConnection()} disabled={check === 'running'}>Test connection</button>{' '}
-                <span role="status" data-testid="test-connection-result" className={typeof check === 'object' ? (check.ok ? 'ok' : 'error') : undefined}>
-                  {check === 'running' ? 'Testing…' : typeof check === 'string' ? check : check ? (check.ok ? `Connection works${check.server ? ` (Orthanc ${check.server.version})` : ''}${check.warnings.length ? `. Note: ${check.warnings.join(' ')}` : ''}` : check.problem?.message) : ''}
+                <span role="status" data-testid="test-connection-result"
+                  className={typeof check === 'object' ? (!check.ok ? 'error' : check.warnings.length ? 'warning' : 'ok') : check && check !== 'running' ? 'error' : undefined}>
+                  {check === 'running' ? 'Testing…' : typeof check === 'string' ? check : check ? (check.ok ? `Connection works${check.server ? ` (Orthanc ${check.server.version})` : ''}${check.warnings.length ? ', with a warning' : ''}.` : check.problem?.message) : ''}
                 </span>
+                {typeof check === 'object' && check.ok && check.warnings.length > 0 && (
+                  <ul className="warning" data-testid="test-connection-warnings">{check.warnings.map((w) => <li key={w}>{w}</li>)}</ul>
+                )}
               </p>
             </>
           )}
@@ -255,6 +299,7 @@ export function SettingsScreen() {
 
         <div className="savebar">
           <button type="submit" className="primary" disabled={saving || invalid || !view.canSave}>{saving ? 'Saving…' : 'Save'}</button>
+          {dirty && !saving && <span className="hint" data-testid="unsaved">Changes not saved yet</span>}
           <span role="status" data-testid="save-outcome">
             {failure && <span className="error">{failure}</span>}
             {result && <span className="ok">Saved. {[...result.applied, ...result.needsRestart].join('. ') || 'Nothing changed.'}</span>}

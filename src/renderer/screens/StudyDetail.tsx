@@ -24,7 +24,8 @@ function HeaderTable({ header }: { header: InstanceHeader | undefined }) {
   return (
     <>
       <label className="inline">Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="PatientName, 0010…" /></label>
-      <div className="scroll">
+      {/* Focusable, so a keyboard user can scroll the header too. */}
+      <div className="scroll" tabIndex={0} role="region" aria-label="De-identified header">
         <table className="grid compact" data-testid="deid-header">
           <thead><tr><th scope="col">Tag</th><th scope="col">Keyword</th><th scope="col">VR</th><th scope="col">Value</th></tr></thead>
           <tbody>

@@ -12,6 +12,7 @@ import type { InstanceEvent } from '../../../shared/domain';
 import type { Gateway } from '../gateway';
 import type { Logger } from '../log';
 import { startOfLocalDay } from '../jobs/study-queries';
+import { auditDetailInWords } from '../../../shared/audit-words';
 import { readHeader, renderThumbnail, PreviewUnavailable } from '../preview';
 import { testConnection } from '../upload';
 import {
@@ -359,7 +360,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
         },
       };
     },
-    async crosswalkExport({ token, password, confirmation, filter, exportId }) {
+    async crosswalkExport({ token, password, confirmation, filter, format, csvDelimiter, deliveredOnly, exportId }) {
       if (exports.has(exportId)) throw new Refused('This export was already made: start a new one');
       await fs.promises.mkdir(deps.exportDir, { recursive: true, mode: 0o700 });
       const day = now().toISOString().slice(0, 10);
@@ -367,7 +368,8 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
       const file = path.join(deps.exportDir, fileName);
       let shown = -1;
       const result = await gateway.doctor().export(token, {
-        file, password, confirmation, filter,
+        file, password, confirmation, filter, deliveredOnly,
+        format: format === 'xlsx' ? { kind: 'xlsx' } : { kind: 'csv', delimiter: csvDelimiter },
         onProgress: ({ rowsWritten, rowsTotal }) => {
           // About a hundred progress events per export, whatever its size.
           const step = rowsTotal ? Math.floor((100 * rowsWritten) / rowsTotal) : 100;
@@ -402,9 +404,16 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
     },
     listAudit({ offset, limit }) {
       const log = gateway.audit();
+      const q = gateway.queries();
+      const researchIdOf = (uid: string): string | undefined => {
+        const key = q.studyKeyOf(uid);
+        return key === undefined ? undefined : q.study(key)?.researchId;
+      };
       return {
         total: log.count(),
-        entries: log.list({ offset, limit }).map((e) => ({ id: e.id, at: e.at, actor: e.actor, action: e.action, outcome: e.outcome, detail: e.detail })),
+        entries: log.list({ offset, limit }).map((e) => ({
+          id: e.id, at: e.at, actor: e.actor, action: e.action, outcome: e.outcome, detail: e.detail, detailInWords: auditDetailInWords(e.detail, researchIdOf),
+        })),
       };
     },
   };

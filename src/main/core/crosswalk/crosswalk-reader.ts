@@ -15,12 +15,28 @@ export type CrosswalkFilter =
   | { kind: 'dateRange'; from?: string; to?: string }
   | { kind: 'researchIds'; researchIds: string[] };
 
-/** One export row: the patient, then one of their studies (study fields empty for a patient with none). */
-export type CrosswalkRow = Omit<CrosswalkPatient, 'studies'> & Pick<CrosswalkStudy, 'studyDate' | 'accessionNumber' | 'studyInstanceUid' | 'researchStudyUid'>;
+/** One export row: the patient, then one of their studies (study fields empty, counts 0, for a patient with none). */
+export type CrosswalkRow = Omit<CrosswalkPatient, 'studies'> & Pick<CrosswalkStudy, 'studyDate' | 'accessionNumber' | 'studyInstanceUid' | 'researchStudyUid'> & {
+  /** The study's instances received, and of them those delivered (uploaded and confirmed at the research server). */
+  instances: number;
+  delivered: number;
+};
+
+/** Which rows an export keeps besides its filter: every patient, or only those with an instance delivered to research. */
+export interface CrosswalkScope {
+  deliveredOnly?: boolean;
+}
 
 interface PatientRow { id: number; research_id: string; patient_id: string; issuer: string; patient_name: string; birth_date: string; sex: string }
 interface StudyRow { study_date: string; accession_number: string; study_uid: string; research_study_uid: string; research_accession_number: string; modality: string }
-interface JoinedRow { research_id: string; patient_id: string; issuer: string; patient_name: string; birth_date: string; sex: string; study_date: string | null; accession_number: string | null; study_uid: string | null; research_study_uid: string | null }
+interface JoinedRow {
+  research_id: string; patient_id: string; issuer: string; patient_name: string; birth_date: string; sex: string; study_date: string | null;
+  accession_number: string | null; study_uid: string | null; research_study_uid: string | null; instances: number; delivered: number;
+}
+
+// A patient with at least one instance the research server holds: the only ones a researcher can ask about.
+const DELIVERED_PATIENT = `EXISTS (SELECT 1 FROM studies ds JOIN instances di ON di.study_ref = ds.id WHERE ds.patient_ref = p.id AND di.state = 'uploaded')`;
+const scopeSql = (scope: CrosswalkScope): string => (scope.deliveredOnly ? ` AND ${DELIVERED_PATIENT}` : '');
 
 const FILTER_SQL: Record<CrosswalkFilter['kind'], { join: string; where: string }> = {
   all: { join: 'LEFT JOIN', where: '1' },
@@ -65,10 +81,10 @@ export class CrosswalkReader {
   }
 
   /** How many rows an export with this filter has (for progress). */
-  countRows(filter: CrosswalkFilter): number {
+  countRows(filter: CrosswalkFilter, scope: CrosswalkScope = {}): number {
     const { join, where } = FILTER_SQL[filter.kind];
     const row = this.db
-      .prepare(`SELECT count(*) AS n FROM patients p ${join} studies s ON s.patient_ref = p.id WHERE ${where}`)
+      .prepare(`SELECT count(*) AS n FROM patients p ${join} studies s ON s.patient_ref = p.id WHERE ${where}${scopeSql(scope)}`)
       .get(parametersOf(filter)) as { n: number };
     return row.n;
   }
@@ -77,13 +93,15 @@ export class CrosswalkReader {
    * The export rows in chunks of about CHUNK patients, ordered by patient and study date. Each chunk is
    * one short query, so the gateway's own work on this connection is never blocked by a long export.
    */
-  *rows(filter: CrosswalkFilter): Generator<CrosswalkRow[]> {
+  *rows(filter: CrosswalkFilter, scope: CrosswalkScope = {}): Generator<CrosswalkRow[]> {
     const { join, where } = FILTER_SQL[filter.kind];
     const chunk = this.db.prepare<[Record<string, unknown>], JoinedRow>(
       `SELECT p.research_id, p.patient_id, p.issuer, p.patient_name, p.birth_date, p.sex,
-              s.study_date, s.accession_number, s.study_uid, s.research_study_uid
+              s.study_date, s.accession_number, s.study_uid, s.research_study_uid,
+              (SELECT count(*) FROM instances i WHERE i.study_ref = s.id) AS instances,
+              (SELECT count(*) FROM instances i WHERE i.study_ref = s.id AND i.state = 'uploaded') AS delivered
        FROM patients p ${join} studies s ON s.patient_ref = p.id
-       WHERE p.id > @after AND p.id <= @upto AND ${where}
+       WHERE p.id > @after AND p.id <= @upto AND ${where}${scopeSql(scope)}
        ORDER BY p.id, s.study_date, s.id`,
     );
     const params = parametersOf(filter);
@@ -93,6 +111,7 @@ export class CrosswalkReader {
       const rows = chunk.all({ ...params, after, upto }).map((r): CrosswalkRow => ({
         researchId: r.research_id, patientId: r.patient_id, issuer: r.issuer, name: r.patient_name, birthDate: r.birth_date, sex: r.sex,
         studyDate: r.study_date ?? '', accessionNumber: r.accession_number ?? '', studyInstanceUid: r.study_uid ?? '', researchStudyUid: r.research_study_uid ?? '',
+        instances: r.instances, delivered: r.delivered,
       }));
       if (rows.length) yield rows;
       if (upto === Number.MAX_SAFE_INTEGER) return;

@@ -1,6 +1,7 @@
 import type { GatewayDatabase } from '../store';
 import type { InstanceIdentity } from '../deid';
 import crypto from 'node:crypto';
+import { foldForSearch } from '../../../shared/search';
 import { newResearchId, newUid, randomCode } from './ids';
 
 export interface PatientLink {
@@ -30,8 +31,8 @@ export class Crosswalk {
         'SELECT id, research_id FROM patients WHERE patient_id = ? AND issuer = ?',
       ),
       insertPatient: db.prepare(
-        `INSERT INTO patients (research_id, patient_id, issuer, patient_name, birth_date, sex, created_at)
-         VALUES (@researchId, @patientId, @issuer, @patientName, @birthDate, @sex, @now)`,
+        `INSERT INTO patients (research_id, patient_id, issuer, patient_name, name_search, birth_date, sex, created_at)
+         VALUES (@researchId, @patientId, @issuer, @patientName, @nameSearch, @birthDate, @sex, @now)`,
       ),
       findStudy: db.prepare<[string], { id: number; research_study_uid: string; research_accession_number: string; research_study_id: string }>(
         'SELECT id, research_study_uid, research_accession_number, research_study_id FROM studies WHERE study_uid = ?',
@@ -60,7 +61,7 @@ export class Crosswalk {
         const researchId = newResearchId(this.siteCode);
         try {
           const result = this.statements.insertPatient.run({
-            researchId, patientId, issuer, patientName: identity.patientName, birthDate: identity.birthDate, sex: identity.sex,
+            researchId, patientId, issuer, patientName: identity.patientName, nameSearch: foldForSearch(identity.patientName), birthDate: identity.birthDate, sex: identity.sex,
             now: new Date().toISOString(),
           });
           return { patientRef: Number(result.lastInsertRowid), researchId };

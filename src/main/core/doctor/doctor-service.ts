@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit';
 import type { Logger } from '../log';
 import { CrosswalkReader, type CrosswalkFilter, type CrosswalkPatient } from '../crosswalk';
 import { hashPassword, passwordWeakness, verifyPassword, type PasswordHash } from './password';
-import { writeEncryptedCsvZip } from './export-zip';
+import { writeEncryptedCrosswalkZip, type CrosswalkFileFormat } from './export-zip';
 import {
   CrosswalkLocked, DoctorPasswordAlreadySet, DoctorPasswordNotSet, InvalidExportRequest, PasswordsDoNotMatch,
   UnlockThrottled, WeakPassword, WrongPassword,
@@ -41,6 +41,10 @@ export interface ExportRequest {
   /** The same password typed a second time. */
   confirmation: string;
   filter: CrosswalkFilter;
+  /** What is inside the ZIP: a spreadsheet for people, or a CSV for machines (default, comma-separated). */
+  format?: CrosswalkFileFormat;
+  /** Leave out patients none of whose instances reached the research server (default: every patient, each study marked). */
+  deliveredOnly?: boolean;
   onProgress?: (progress: ExportProgress) => void;
 }
 
@@ -64,6 +68,8 @@ export interface DoctorServiceDeps {
 const YYYYMMDD = /^\d{8}$/;
 const describeFilter = (f: CrosswalkFilter): string =>
   f.kind === 'all' ? 'all' : f.kind === 'dateRange' ? `study dates ${f.from || '…'} to ${f.to || '…'}` : `${f.researchIds.length} research ID(s)`;
+const describeRequest = (r: ExportRequest): string =>
+  `${describeFilter(r.filter)}${r.deliveredOnly ? ', delivered only' : ''}${r.format?.kind === 'xlsx' ? ', xlsx' : ''}`;
 
 /**
  * The doctor's access to the crosswalk: a password set once (kept only as an scrypt hash), an unlock that
@@ -197,9 +203,9 @@ export class DoctorService {
     return found;
   }
 
-  /** Writes the chosen part of the crosswalk as CSV inside one AES-256 encrypted ZIP. */
+  /** Writes the chosen part of the crosswalk as a spreadsheet or a CSV inside one AES-256 encrypted ZIP. */
   async export(token: string | undefined, request: ExportRequest): Promise<ExportResult> {
-    const filterText = describeFilter(request.filter);
+    const filterText = describeRequest(request);
     this.requireSession(token, 'crosswalk.export', filterText);
     this.checkRequest('crosswalk.export', filterText, () => {
       checkNewPassword(request.password, request.confirmation);
@@ -207,20 +213,23 @@ export class DoctorService {
       checkWritableFolder(path.dirname(path.resolve(request.file)));
     });
     const started = this.now();
-    const rowsTotal = this.reader.countRows(request.filter);
+    const scope = { deliveredOnly: request.deliveredOnly ?? false };
+    const format: CrosswalkFileFormat = request.format ?? { kind: 'csv', delimiter: ',' };
+    const rowsTotal = this.reader.countRows(request.filter, scope);
     const patients = new Set<string>();
     const day = new Date(started).toISOString().slice(0, 10);
     try {
-      const result = await writeEncryptedCsvZip({
+      const result = await writeEncryptedCrosswalkZip({
         file: path.resolve(request.file),
-        entryName: `crosswalk-${this.deps.siteCode}-${day}.csv`,
+        entryName: `crosswalk-${this.deps.siteCode}-${day}.${format.kind}`,
         password: request.password,
+        format,
         chunks: (function* (rows) {
           for (const chunk of rows) {
             for (const r of chunk) patients.add(r.researchId);
             yield chunk;
           }
-        })(this.reader.rows(request.filter)),
+        })(this.reader.rows(request.filter, scope)),
         onRows: (rowsWritten) => request.onProgress?.({ rowsWritten, rowsTotal }),
       });
       const ms = this.now() - started;

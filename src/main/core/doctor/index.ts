@@ -7,5 +7,5 @@ export {
   UnlockThrottled, WeakPassword, WrongPassword,
 } from './errors';
 export { SCRYPT_PARAMS, hashPassword, passwordWeakness, verifyPassword, type PasswordHash } from './password';
-export { CROSSWALK_CSV_HEADER } from './export-zip';
+export { CROSSWALK_CSV_HEADER, CROSSWALK_XLSX_COLUMNS, type CrosswalkFileFormat, type CsvDelimiter } from './export-zip';
 export { createDoctorAccess, derivedAuditKey, openDoctorAccess, type AuditKeyOption, type DoctorAccess } from './doctor-access';

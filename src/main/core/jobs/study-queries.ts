@@ -1,6 +1,7 @@
 import type { GatewayDatabase } from '../store';
 import type { InstanceState } from '../../../shared/domain';
 import type { HeldInstance, StudyInstance, StudyState, StudySummary } from '../../../shared/api';
+import { foldForSearch, searchDatePrefix } from '../../../shared/search';
 
 /** Read models for the screens: studies, their instances, the review list, today's counts. Reads only. */
 
@@ -9,6 +10,8 @@ interface StudyRow {
   research_id: string;
   research_study_uid: string;
   patient_name: string;
+  patient_id: string;
+  accession_number: string;
   study_date: string;
   modality: string;
   instances: number;
@@ -63,6 +66,9 @@ const toSummary = (r: StudyRow): StudySummary => ({
   researchId: r.research_id,
   researchStudyUid: r.research_study_uid,
   patientName: formatPersonName(r.patient_name),
+  // A patient without a Patient ID is keyed by name and birth date in the crosswalk: that key is not an ID to show.
+  patientId: r.patient_id.startsWith(NO_ID_PREFIX) ? '' : r.patient_id,
+  accessionNumber: r.accession_number,
   studyDate: r.study_date,
   modality: r.modality,
   instances: r.instances,
@@ -88,7 +94,9 @@ const AGGREGATES = `
   (SELECT e.last_error FROM instances e WHERE e.study_ref = s.id AND e.last_error IS NOT NULL AND e.state NOT IN ('uploaded', 'discarded')
      ORDER BY e.updated_at DESC LIMIT 1) AS last_error`;
 
-const STUDY_COLUMNS = `s.id AS study_key, p.research_id, s.research_study_uid, p.patient_name, s.study_date, s.modality, s.created_at`;
+const STUDY_COLUMNS = `s.id AS study_key, p.research_id, s.research_study_uid, p.patient_name, p.patient_id, s.accession_number,
+  s.study_date, s.modality, s.created_at`;
+const NO_ID_PREFIX = '(no ID) ';
 
 // Which studies a state filter keeps, as a condition on `s`.
 const STATE_FILTER: Record<StudyState, string> = {
@@ -164,17 +172,40 @@ export class StudyQueries {
     };
   }
 
-  /** A page of studies, newest first; `search` matches words in the patient name, research ID, UID, date or modality. */
-  listStudies(query: { search: string; state?: StudyState; offset: number; limit: number }): { total: number; rows: StudySummary[] } {
+  /**
+   * A page of studies, newest first. Every word of `search` must match one of: the patient's name (folded: any
+   * case, with or without accents), research ID, patient ID, accession number, research Study UID, modality, or
+   * the study date (also written 2024-02-01 or 01.02.2024). `from`/`to` bound the study date (YYYYMMDD, inclusive).
+   */
+  listStudies(query: { search: string; state?: StudyState; from?: string; to?: string; offset: number; limit: number }): { total: number; rows: StudySummary[] } {
     const words = query.search.split(/[\s,]+/).filter(Boolean).slice(0, MAX_SEARCH_WORDS);
     const params: Record<string, string | number> = { limit: query.limit, offset: query.offset };
     const conditions = words.map((word, n) => {
       params[`w${n}`] = `%${escapeLike(word)}%`;
-      // Names are stored FAMILY^GIVEN; a search for "jane doe" or "doe, jane" should find them.
-      return `(replace(p.patient_name, '^', ' ') LIKE @w${n} ESCAPE '\\' OR p.research_id LIKE @w${n} ESCAPE '\\'
-               OR s.research_study_uid LIKE @w${n} ESCAPE '\\' OR s.study_date LIKE @w${n} ESCAPE '\\' OR s.modality LIKE @w${n} ESCAPE '\\')`;
+      const folded = foldForSearch(word);
+      params[`f${n}`] = `%${escapeLike(folded)}%`;
+      const alternatives = [
+        // Rows written without the key (by a tool other than the crosswalk) still match on ASCII case folding.
+        `coalesce(p.name_search, replace(p.patient_name, '^', ' ')) LIKE @f${n} ESCAPE '\\'`,
+        ...['p.research_id', 'p.patient_id', 's.accession_number', 's.research_study_uid', 's.study_date', 's.modality'].map((column) => `${column} LIKE @w${n} ESCAPE '\\'`),
+      ];
+      const date = searchDatePrefix(word);
+      if (date && date !== word) {
+        params[`d${n}`] = `${date}%`;
+        alternatives.push(`s.study_date LIKE @d${n}`);
+      }
+      return `(${alternatives.join(' OR ')})`;
     });
     if (query.state) conditions.push(STATE_FILTER[query.state]);
+    if (query.from) {
+      params.from = query.from;
+      conditions.push(`s.study_date >= @from`);
+    }
+    if (query.to) {
+      params.to = query.to;
+      // An unknown study date ('') sorts before every date: a range never includes it.
+      conditions.push(`s.study_date <= @to AND s.study_date <> ''`);
+    }
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM studies s JOIN patients p ON p.id = s.patient_ref ${where}`).get(params) as { n: number }).n;
     // Page first, then aggregate only that page's instances: the cost stays flat with tens of thousands of studies.

@@ -86,7 +86,7 @@ export async function checkDestination(destination: OrthancDestination): Promise
   const warnings: string[] = [];
   // A gateway account that can also read sees every clinic's studies: allowed, but worth telling the site.
   const read = await ask('GET', '/patients?since=0&limit=1').catch(() => undefined);
-  if (read?.status === 200) warnings.push('This account can also read every study on the research server: the research site should give gateways an upload-only account (resources/research-orthanc)');
+  if (read?.status === 200) warnings.push('This account can also read every study on the research server: ask the research site for an upload-only account for this gateway (the access rules shipped with the gateway set one up)');
   if (new URL(destination.url).protocol === 'http:') warnings.push('The destination URL uses plain http: images and passwords cross the network unencrypted unless this is a private link; prefer https');
   return { ok: true, warnings, server };
 }
