@@ -137,6 +137,19 @@ export const DoctorSettings = z.strictObject({
   sessionMinutes: z.number().int().min(1).max(240).default(10),
 });
 
+// Folder / disk / DICOMDIR import (issue 21): how hard an import may push, so live modality traffic comes first.
+export const ImportSettings = z.strictObject({
+  /** Megabytes per second an import may read from the folder into the spool; 0: no limit. */
+  maxMegabytesPerSecond: z.number().min(0).max(100_000).default(0),
+  /** Files copied at once (across all imports). */
+  concurrency: z.number().int().min(1).max(16).default(2),
+  /** Imported instances waiting in the pipeline at most: a modality's instance is never queued behind a whole archive. */
+  maxQueuedInstances: z.number().int().min(1).max(1000).default(16),
+  /** Share of limits.spoolCapBytes imports may fill; the rest is kept for C-STOREs. */
+  maxSpoolShare: z.number().min(0.05).max(0.9).default(0.5),
+});
+export type ImportSettings = z.infer<typeof ImportSettings>;
+
 export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
@@ -157,6 +170,7 @@ export const GatewaySettings = z.strictObject({
   retention: RetentionSettings.default({ spoolHours: 0, outboxHours: 168 }),
   doctor: DoctorSettings.default({ sessionMinutes: 10 }),
   limits: LimitSettings.prefault({}),
+  import: ImportSettings.prefault({}),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;

@@ -13,7 +13,7 @@ describe('migration 0070: indexes for the status screen', () => {
     const db = new Database(':memory:');
     migrate(db, migrations.filter((m) => m.version < 70));
     db.prepare(`INSERT INTO instances (sop_instance_uid, state, spool_path, calling_ae_title, size_bytes, received_at, updated_at) VALUES ('1.2', 'received', '/s', 'M', 1, 'now', 'now')`).run();
-    expect(migrate(db, migrations)).toBe(70);
+    expect(migrate(db, migrations.filter((m) => m.version <= 70))).toBe(70);
     expect(migration0070.version).toBe(70);
     expect(db.prepare('SELECT count(*) AS n FROM instances').get()).toEqual({ n: 1 });
   });

@@ -13,6 +13,7 @@ import { startStorageScp, type StorageScpServer } from './intake/storage-scp';
 import type { AuditLog } from './audit';
 import { createDoctorAccess, type DoctorService } from './doctor';
 import { checkDestination } from './upload';
+import { ImportService } from './import';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -74,6 +75,8 @@ export interface Gateway {
   intakePaused(): boolean;
   /** Read models for the screens (studies, review list, today's counts). */
   queries(): StudyQueries;
+  /** Folder / disk / DICOMDIR imports (after start). */
+  imports(): ImportService;
 }
 
 export interface IntakeAssociation {
@@ -144,6 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let listen: (() => Promise<StorageScpServer>) | undefined;
   let paused = false;
   let sync: DeferredSync | undefined;
+  let imports: ImportService | undefined;
 
   return {
     async start() {
@@ -212,6 +216,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         return server;
       };
       scp = await listen();
+      // Imports enter as a C-STORE does: recorded as received, the pending gauge told, the pipeline woken.
+      imports = new ImportService({
+        db, jobs, sync: commits, spoolDir, dataDir, settings: () => settings, pendingBytes: () => pending.read(), logger,
+        onQueued(instanceId, sizeBytes) {
+          pending.add(sizeBytes);
+          events.emit('instance', { instanceId, state: 'received' } satisfies InstanceEvent);
+          work.wake();
+        },
+      });
+      imports.start();
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
@@ -220,6 +234,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async stop() {
       await scp?.stop();
+      await imports?.stop();
       await pipeline?.stop();
       await sync?.close();
       db?.close();
@@ -330,6 +345,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.child('intake').info(`intake resumed on port ${scp.port()}`);
     },
     intakePaused: () => paused,
+    imports: () => {
+      if (!imports) throw new Error('Gateway not started');
+      return imports;
+    },
     queries: () => {
       if (!queries) throw new Error('Gateway not started');
       return queries;
