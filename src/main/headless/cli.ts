@@ -10,6 +10,7 @@ import { settingsFileStore } from './settings-file';
 import { createLogger } from '../core/log';
 import { defaultConfigDir, defaultDataDir } from './paths';
 import { loadDatabaseKey } from './secrets';
+import { removeApiEndpoint, writeApiEndpoint } from './api-endpoint';
 
 /** Where `vite build` puts the screens (dist/renderer at the repository root). */
 const RENDERER_DIR = fileURLToPath(new URL('../../../dist/renderer', import.meta.url));
@@ -97,6 +98,8 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   }
   // The token is the key to the screens: printed for the person who started the gateway, never logged.
   console.log(`ui: open ${ui.url}`);
+  // For local tools (npm run import): the address and token, readable by this user only.
+  writeApiEndpoint(dataDir, { url: `http://127.0.0.1:${ui.port}`, token: ui.token, pid: process.pid });
   const destination = settings.destination ? settings.destination.url ?? `${settings.destination.host}:${settings.destination.port}` : 'none configured: de-identified instances wait in the outbox';
   logger.info(`data folder ${dataDir}; database key from ${key.source}; destination ${destination}`);
   logger.info(`ready: accepting DICOM associations for AE title ${settings.intake.aeTitle} on port ${gateway.dicomPort()}`);
@@ -107,6 +110,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     stopping = true;
     logger.info(`${signal} received: stopping intake and finishing work in progress`);
     dispatcher.close();
+    removeApiEndpoint(dataDir);
     ui.close()
       .then(() => gateway.stop())
       .then(() => {
