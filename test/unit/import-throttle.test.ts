@@ -37,7 +37,7 @@ describe('import throttle: token bucket over bytes', () => {
   });
 
   it('rate 0 is no limit; a new rate applies from the moment it is set', () => {
-    let now = 0;
+    const now = 0;
     const bucket = new TokenBucket(0, 0, () => now);
     expect(bucket.take(10 ** 12)).toBe(0);
     bucket.setRate(1_000_000, 1_000_000);
