@@ -73,6 +73,9 @@ describe('import of a folder, a disk or a DICOMDIR into a gateway delivering to 
     cleanup.push(() => orthanc.stop());
     const gateway = await startGateway(settingsFor(port, orthanc));
     cleanup.push(() => gateway.stop());
+    // The same instance twice in the archive (a copy kept in another folder): imported once.
+    fs.mkdirSync(path.join(archive.root, 'copy of a disk'));
+    fs.copyFileSync(archive.dicomdirFiles[3]!, path.join(archive.root, 'copy of a disk', 'same instance.dcm'));
     const before = fs.readdirSync(archive.root, { recursive: true }).length;
     const sizeOf = (f: string): number => fs.statSync(f).size;
     const originalSizes = archive.dicomdirFiles.map(sizeOf);
@@ -80,8 +83,10 @@ describe('import of a folder, a disk or a DICOMDIR into a gateway delivering to 
     const started = await call<ImportProgress>(gateway, 'startImport', { path: archive.root });
     expect(started.state).toBe('running');
     const first = await importDone(gateway, started.importId);
-    // 12 instances and 4 files that are not DICOM; the DICOMDIR itself is a directory, not counted as found.
-    expect(first).toMatchObject({ found: 16, queued: 12, alreadyDelivered: 0, alreadyReceived: 0, notDicom: 4, failed: 0, waiting: 0 });
+    // 12 instances, one of them twice, and 4 files that are not DICOM; the DICOMDIR itself is not counted as found.
+    expect(first).toMatchObject({ found: 17, queued: 12, notDicom: 4, failed: 0, waiting: 0 });
+    // The second copy met the first in the pipeline or already delivered, depending on timing: skipped either way.
+    expect(first.alreadyDelivered + first.alreadyReceived).toBe(1);
     const { copies, total, store } = await delivered(gateway, orthanc, archive.sopInstanceUids);
     expect(copies).toEqual(archive.sopInstanceUids.map(() => 1));
     expect(total).toBe(12);
@@ -94,7 +99,7 @@ describe('import of a folder, a disk or a DICOMDIR into a gateway delivering to 
     const cli = await run(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/import-cli.ts'), archive.root, '--data-dir', gateway.dataDir], { allowFailure: true });
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/import 2 done: found 16, queued 0, already delivered 12, already received 0, not DICOM 4, failed 0, waiting 0/);
+    expect(cli.stdout).toMatch(/import 2 done: found 17, queued 0, already delivered 13, already received 0, not DICOM 4, failed 0, waiting 0/);
 
     // The DICOMDIR on its own: only the files its records name.
     const viaDicomdir = await call<ImportProgress>(gateway, 'startImport', { path: archive.dicomdir });

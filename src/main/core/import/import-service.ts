@@ -52,6 +52,14 @@ const DISCOVERY_BATCH = 500;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The gateway is stopping: the file being copied is left for the next start (its partial copy removed). */
+class StopRequested extends Error {
+  constructor() {
+    super('The gateway is stopping');
+    this.name = 'StopRequested';
+  }
+}
+
 /**
  * Brings an archive in through the spool, as if a modality had sent it: each file is read (never changed), copied
  * into the spool durably with file meta made as intake makes it, checked as intake checks it, and recorded as a
@@ -269,7 +277,7 @@ export class ImportService {
       this.track(
         this.importFile(file)
           .catch((error: Error) => {
-            this.store.settle(file.id, 'failed', `Could not be imported: ${error.message}`);
+            if (!(error instanceof StopRequested)) this.store.settle(file.id, 'failed', `Could not be imported: ${error.message}`);
           })
           .finally(() => {
             this.busy.delete(file.id);
@@ -387,8 +395,12 @@ export class ImportService {
       for (;;) {
         const { bytesRead } = await source.read(buffer, 0, COPY_CHUNK, at);
         if (bytesRead === 0) break;
-        const wait = this.bucket.take(bytesRead);
-        if (wait > 0) await sleep(wait);
+        // The throttle's wait, in short steps so that a stop does not wait for a slow copy to end.
+        for (let wait = this.bucket.take(bytesRead); ; wait -= WAIT_MS) {
+          if (!this.running) throw new StopRequested();
+          if (wait <= 0) break;
+          await sleep(Math.min(wait, WAIT_MS));
+        }
         let done = 0;
         while (done < bytesRead) done += (await target.write(buffer, done, bytesRead - done)).bytesWritten;
         at += bytesRead;
