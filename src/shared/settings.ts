@@ -143,7 +143,7 @@ export const ImportSettings = z.strictObject({
   maxMegabytesPerSecond: z.number().min(0).max(100_000).default(0),
   /** Files copied at once (across all imports). */
   concurrency: z.number().int().min(1).max(16).default(2),
-  /** Imported instances waiting in the pipeline at most: a modality's instance is never queued behind a whole archive. */
+  /** Imported instances waiting for de-identification at most: a modality's instance is never queued behind a whole archive. */
   maxQueuedInstances: z.number().int().min(1).max(1000).default(16),
   /** Share of limits.spoolCapBytes imports may fill; the rest is kept for C-STOREs. */
   maxSpoolShare: z.number().min(0.05).max(0.9).default(0.5),

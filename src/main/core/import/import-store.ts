@@ -55,10 +55,12 @@ export class ImportStore {
       problems: db.prepare<[number], { path: string; reason: string }>(
         `SELECT path, coalesce(reason, '') AS reason FROM import_files WHERE import_ref = ? AND state = 'failed' ORDER BY id DESC LIMIT 20`,
       ),
-      // Imported instances still in the pipeline: the window that keeps live traffic from queueing behind an archive.
+      // Imported instances not yet de-identified: the window that keeps a modality's instance from queueing behind
+      // an archive for de-identification. (The outbox is bounded by the spool share: with the research server away,
+      // or none set, an import goes on filling its share rather than stalling.)
       inPipeline: db.prepare<[], { n: number }>(
         `SELECT count(*) AS n FROM import_files f JOIN instances i ON i.id = f.instance_ref
-         WHERE f.state = 'queued' AND i.state IN ('received', 'deidentified', 'uploading')`,
+         WHERE f.state = 'queued' AND i.state = 'received'`,
       ),
       // The latest instance with this original UID, a discarded one aside (discarding is a decision about that copy).
       knownInstance: db.prepare<[string], { state: string }>(
