@@ -1,9 +1,10 @@
 /**
  * Folder import against the research-ingest floor, side by side in one run (bench/README.md):
  *   import   a folder of generated mammograms → npm run import's API call → spool → de-identify → research Orthanc
+ *   dimse    (with --dimse) the same files sent with storescu to the gateway's DICOM port, for the DIMSE path
  *   floor    the same files POSTed straight to a research Orthanc (two in flight, as destination.concurrency)
  * Prints wall time, MB/s, the ratio to the floor, and CPU seconds per GB of the gateway and of each Orthanc.
- * Usage: npx tsx bench/import.ts [--files 200] [--size-mb 27] [--runs 1]
+ * Usage: npx tsx bench/import.ts [--files 200] [--size-mb 27] [--runs 1] [--dimse]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,9 +13,9 @@ import { startOrthanc, type OrthancServer } from '../test/support/orthanc';
 import { freePort } from '../test/support/ports';
 import { waitFor } from '../test/support/processes';
 import { readApiEndpoint } from '../src/main/headless/api-endpoint';
-import { cpuSeconds, generate, machineDescription, median, seconds, startBenchGateway } from './lib';
+import { cpuSeconds, generate, machineDescription, median, seconds, startBenchGateway, storescu } from './lib';
 
-const { values } = parseArgs({ options: { files: { type: 'string', default: '200' }, 'size-mb': { type: 'string', default: '27' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { files: { type: 'string', default: '200' }, 'size-mb': { type: 'string', default: '27' }, runs: { type: 'string', default: '1' }, dimse: { type: 'boolean', default: false } } });
 const fileCount = Number(values.files);
 const runs = Number(values.runs);
 
@@ -40,10 +41,12 @@ interface Outcome {
   orthancCpuS: number;
 }
 
-async function viaImport(dir: string, n: number): Promise<Outcome> {
+async function viaGateway(how: 'import' | 'dimse', dir: string, files: string[]): Promise<Outcome> {
+  const n = files.length;
   const research = await startOrthanc();
+  const port = await freePort();
   const gateway = await startBenchGateway({
-    intake: { aeTitle: 'DEID_GW', port: await freePort() },
+    intake: { aeTitle: 'DEID_GW', port },
     destination: { url: research.url, username: research.username, password: research.password },
   });
   try {
@@ -51,8 +54,10 @@ async function viaImport(dir: string, n: number): Promise<Outcome> {
     const opid = orthancPid(research);
     const [g0, o0] = [gateway.cpuSeconds(), cpuSeconds(opid)];
     const start = performance.now();
-    const res = await fetch(`${endpoint.url}/api/startImport`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': endpoint.token }, body: JSON.stringify({ path: dir }) });
-    if (!res.ok) throw new Error(`startImport: ${await res.text()}`);
+    if (how === 'import') {
+      const res = await fetch(`${endpoint.url}/api/startImport`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': endpoint.token }, body: JSON.stringify({ path: dir }) });
+      if (!res.ok) throw new Error(`startImport: ${await res.text()}`);
+    } else await storescu(port, files, 'DEID_GW');
     await waitFor(`${n} instances at the research Orthanc`, async () => ((await stored(research)) >= n ? true : undefined), 1_800_000, 100);
     return { ms: performance.now() - start, gatewayCpuS: gateway.cpuSeconds() - g0, orthancCpuS: cpuSeconds(opid) - o0 };
   } finally {
@@ -91,12 +96,13 @@ async function main(): Promise<void> {
   fs.rmSync(path.join(data.dir, 'manifest.json'), { force: true });
   const gb = files.reduce((s, f) => s + fs.statSync(f).size, 0) / 1e9;
   console.log(`data: ${files.length} generated mammograms, ${(gb * 1000).toFixed(0)} MB in all, in one folder`);
-  const results = { import: [] as Outcome[], floor: [] as Outcome[] };
+  const results = { import: [] as Outcome[], dimse: [] as Outcome[], floor: [] as Outcome[] };
   try {
     for (let i = 0; i < runs; i++) {
       results.floor.push(await floor(files));
-      results.import.push(await viaImport(data.dir, files.length));
-      console.log(`run ${i + 1}/${runs}: import ${seconds(results.import.at(-1)!.ms)} s, floor ${seconds(results.floor.at(-1)!.ms)} s`);
+      results.import.push(await viaGateway('import', data.dir, files));
+      if (values.dimse) results.dimse.push(await viaGateway('dimse', data.dir, files));
+      console.log(`run ${i + 1}/${runs}: import ${seconds(results.import.at(-1)!.ms)} s${values.dimse ? `, DIMSE ${seconds(results.dimse.at(-1)!.ms)} s` : ''}, floor ${seconds(results.floor.at(-1)!.ms)} s`);
     }
   } finally {
     fs.rmSync(data.dir, { recursive: true, force: true });
@@ -106,9 +112,10 @@ async function main(): Promise<void> {
   console.log('');
   console.log('| path | wall s | MB/s | × floor | gateway CPU s/GB | Orthanc CPU s/GB |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const [name, k] of [['folder import through the gateway', 'import'], ['floor: POST to research Orthanc', 'floor']] as const) {
+ const rows = [['folder import through the gateway', 'import'], ['storescu to the gateway (DIMSE path)', 'dimse'], ['floor: POST to research Orthanc', 'floor']] as const;
+  for (const [name, k] of rows.filter(([, k]) => results[k].length > 0)) {
     const ms = m(k, (o) => o.ms);
-    const gw = k === 'import' ? (m(k, (o) => o.gatewayCpuS ?? 0) / gb).toFixed(1) : '–';
+    const gw = k !== 'floor' ? (m(k, (o) => o.gatewayCpuS ?? 0) / gb).toFixed(1) : '–';
     console.log(`| ${name} | ${seconds(ms)} | ${((gb * 1000) / (ms / 1000)).toFixed(0)} | ${(ms / fl).toFixed(2)} | ${gw} | ${(m(k, (o) => o.orthancCpuS) / gb).toFixed(1)} |`);
   }
   console.log(`target: the import within 1.3× of the floor (issue 21)`);
