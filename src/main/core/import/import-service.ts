@@ -266,13 +266,13 @@ export class ImportService {
     const limits = this.deps.settings().import;
     this.bucket.setRate(limits.maxMegabytesPerSecond * 1e6, Math.max(COPY_CHUNK, limits.maxMegabytesPerSecond * 1e6 / 4));
     while (this.busy.size < limits.concurrency) {
+      const file = this.store.nextPending(this.busy);
+      if (!file) return;
       if (this.store.inPipeline() + this.busy.size >= limits.maxQueuedInstances || !this.spoolHasRoom()) {
         // Waits for the pipeline to drain some: looked at again shortly (and after each file done).
         this.later();
         return;
       }
-      const file = this.store.nextPending(this.busy);
-      if (!file) return;
       this.busy.add(file.id);
       this.track(
         this.importFile(file)
