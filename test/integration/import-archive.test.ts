@@ -95,7 +95,8 @@ describe('import of a folder, a disk or a DICOMDIR into a gateway delivering to 
     expect(fs.readdirSync(archive.root, { recursive: true }).length).toBe(before);
     expect(archive.dicomdirFiles.map(sizeOf)).toEqual(originalSizes);
 
-    // The same folder again, from the command line: everything is already delivered.
+    // The same folder again, from the command line (address and token from a file only the gateway's user may read).
+    expect(fs.statSync(path.join(gateway.dataDir, 'api-endpoint.json')).mode & 0o777).toBe(0o600);
     const cli = await run(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/main/headless/import-cli.ts'), archive.root, '--data-dir', gateway.dataDir], { allowFailure: true });
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
