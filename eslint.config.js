@@ -41,7 +41,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    files: ['src/main/headless/cli.ts', 'src/main/headless/start.ts', 'src/main/headless/crosswalk-cli.ts'],
+    files: ['src/main/headless/cli.ts', 'src/main/headless/start.ts', 'src/main/headless/crosswalk-cli.ts', 'src/main/headless/import-cli.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -8,6 +8,7 @@ import { ReviewScreen } from './screens/Review';
 import { SettingsScreen } from './screens/Settings';
 import { CrosswalkScreen } from './screens/Crosswalk';
 import type { SignedOutReason } from './api-client';
+import { ImportScreen } from './screens/Import';
 
 const SCREENS = [
   { path: 'status', label: 'Status', key: '1' },
@@ -16,6 +17,7 @@ const SCREENS = [
   { path: 'review', label: 'Review list', key: '4' },
   { path: 'settings', label: 'Settings', key: '5' },
   { path: 'crosswalk', label: 'Crosswalk (doctor)', key: '6' },
+  { path: 'import', label: 'Import', key: '7' },
 ] as const;
 
 const routeOf = (hash: string): string[] => hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -71,6 +73,7 @@ export function App({ connection }: { connection: Connection }) {
   else if (screen === 'review') content = <ReviewScreen />;
   else if (screen === 'settings') content = <SettingsScreen />;
   else if (screen === 'crosswalk') content = <CrosswalkScreen />;
+  else if (screen === 'import') content = <ImportScreen />;
   else content = <StatusScreen />;
 
   return (

@@ -10,6 +10,7 @@ import { GatewaySettings } from './settings';
 import type { DestinationCheck } from './destination-check';
 import type { DeliveryRecheck, InstanceEvent, InstanceState } from './domain';
 import { parseStudyDate } from './search';
+import { ImportIdInput, ImportStatusInput, StartImportInput, type ImportProgress } from './import';
 
 // ── What the screens show ────────────────────────────────────────────────────────────────────────────
 
@@ -300,6 +301,13 @@ export const api = {
   verifyAudit: method<{ ok: boolean; entries: number; problem?: string }>()(empty),
   /** The whole audit log with its hashes, to keep a copy elsewhere (CSV or JSON text). */
   exportAudit: method<{ fileName: string; text: string }>()(z.strictObject({ format: z.enum(['csv', 'json']).default('csv') })),
+  // Folder / disk / DICOMDIR import (issue 21): imports go through the same spool and pipeline as a C-STORE.
+  startImport: method<ImportProgress>()(StartImportInput),
+  /** One import (by ID), or the latest imports, newest first. */
+  importStatus: method<{ imports: ImportProgress[] }>()(ImportStatusInput),
+  pauseImport: method<ImportProgress>()(ImportIdInput),
+  resumeImport: method<ImportProgress>()(ImportIdInput),
+  cancelImport: method<ImportProgress>()(ImportIdInput),
 } as const;
 
 export type Api = typeof api;

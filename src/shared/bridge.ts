@@ -8,11 +8,14 @@ import type { ApiEventMessage, ApiResult, MethodName } from './api';
 export interface GatewayBridge {
   call: Record<MethodName, (input: unknown) => Promise<ApiResult<unknown>>>;
   onEvent(listener: (message: ApiEventMessage) => void): () => void;
+  /** The desktop app's native folder dialog (Import screen); the path chosen, or null if cancelled. */
+  chooseFolder?(): Promise<string | null>;
 }
 
 /** The IPC channel of a method, and the one for events. */
 export const channelOf = (method: MethodName): string => `gateway:${method}`;
 export const EVENT_CHANNEL = 'gateway:event';
+export const CHOOSE_FOLDER_CHANNEL = 'gateway:chooseFolder';
 
 /**
  * Where the preload puts the bridge (contextBridge.exposeInMainWorld): the renderer uses it when present, and

@@ -205,6 +205,19 @@ export const UiSettings = z.strictObject({
   port: z.number().int().min(1).max(65535).default(11180),
 });
 
+// Folder / disk / DICOMDIR import (issue 21): how hard an import may push, so live modality traffic comes first.
+export const ImportSettings = z.strictObject({
+  /** Megabytes per second an import may read from the folder into the spool; 0: no limit. */
+  maxMegabytesPerSecond: z.number().min(0).max(100_000).default(0),
+  /** Files copied at once (across all imports). */
+  concurrency: z.number().int().min(1).max(16).default(2),
+  /** Imported instances waiting for de-identification at most: a modality's instance is never queued behind a whole archive. */
+  maxQueuedInstances: z.number().int().min(1).max(1000).default(16),
+  /** Share of limits.spoolCapBytes imports may fill; the rest is kept for C-STOREs. */
+  maxSpoolShare: z.number().min(0.05).max(0.9).default(0.5),
+});
+export type ImportSettings = z.infer<typeof ImportSettings>;
+
 export const GatewaySettings = z.strictObject({
   site: SiteSettings.default({ code: 'SITE' }),
   intake: IntakeSettings.default({ aeTitle: 'DEID_GW', port: 11112, allowedCallingAeTitles: [] }),
@@ -228,6 +241,7 @@ export const GatewaySettings = z.strictObject({
   screening: ScreeningSettings.prefault({}),
   quarantine: QuarantineSettings.prefault({}),
   ui: UiSettings.default({ port: 11180 }),
+  import: ImportSettings.prefault({}),
 });
 
 export type GatewaySettings = z.infer<typeof GatewaySettings>;

@@ -19,6 +19,7 @@ import { createScreeningPool, type ScreeningPool } from './screen';
 
 export { spoolRefusal, waitingBytesGauge } from './intake/admission';
 import { routeLibraryOutput } from './log';
+import { ImportService } from './import';
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -94,6 +95,8 @@ export interface Gateway {
   intakePaused(): boolean;
   /** Read models for the screens (studies, review list, today's counts). */
   queries(): StudyQueries;
+  /** Folder / disk / DICOMDIR imports (after start). */
+  imports(): ImportService;
 }
 
 export interface IntakeAssociation {
@@ -168,6 +171,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return 0;
     }
   }
+  let imports: ImportService | undefined;
 
   return {
     async start() {
@@ -284,6 +288,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         return server;
       };
       scp = await listen();
+      // Imports enter as a C-STORE does: recorded as received, the pending gauge told, the pipeline woken.
+      imports = new ImportService({
+        sealingKey, db, jobs, sync: commits, spoolDir, dataDir, settings: () => settings, pendingBytes: () => pending.read(), logger,
+        onQueued(instanceId, sizeBytes) {
+          pending.add(sizeBytes);
+          events.emit('instance', { instanceId, state: 'received' } satisfies InstanceEvent);
+          work.wake();
+        },
+      });
+      imports.start();
       // Resume whatever a previous run left: received but not de-identified, or not yet uploaded.
       pipeline.wake();
       await pipeline.sweepRetained();
@@ -297,6 +311,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       clearInterval(holdSweep);
       // Bounded: C-STOREs in progress get 3 s, uploads 3 s and then are aborted (the whole stop stays under 10 s).
       await scp?.stop(3000);
+      await imports?.stop();
       await pipeline?.stop();
       await screening?.close();
       await sync?.close();
@@ -420,6 +435,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.child('intake').info(`intake resumed on port ${scp.port()}`);
     },
     intakePaused: () => paused,
+    imports: () => {
+      if (!imports) throw new Error('Gateway not started');
+      return imports;
+    },
     queries: () => {
       if (!queries) throw new Error('Gateway not started');
       return queries;

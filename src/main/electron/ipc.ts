@@ -1,6 +1,6 @@
 import type { IpcMain, WebContents } from 'electron';
 import { METHOD_NAMES, type ApiResult } from '../../shared/api';
-import { channelOf, EVENT_CHANNEL } from '../../shared/bridge';
+import { channelOf, CHOOSE_FOLDER_CHANNEL, EVENT_CHANNEL } from '../../shared/bridge';
 import type { ApiDispatcher } from '../core/api';
 import { isTrustedSender } from './security';
 
@@ -14,7 +14,18 @@ export function registerIpc(
   appUrl: string,
   target: () => WebContents | undefined,
   warn: (message: string) => void,
+  /** The native folder dialog for the Import screen (electron's dialog.showOpenDialog, given by main.ts). */
+  chooseFolder?: () => Promise<string | null>,
 ): () => void {
+  if (chooseFolder) {
+    ipc.handle(CHOOSE_FOLDER_CHANNEL, async (event): Promise<string | null> => {
+      if (!isTrustedSender(event.senderFrame, appUrl)) {
+        warn('refused a folder dialog request from a page that is not the app');
+        return null;
+      }
+      return chooseFolder();
+    });
+  }
   for (const method of METHOD_NAMES) {
     ipc.handle(channelOf(method), async (event, input: unknown): Promise<ApiResult<unknown>> => {
       if (!isTrustedSender(event.senderFrame, appUrl)) {

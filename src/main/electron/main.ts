@@ -132,7 +132,12 @@ async function startCore(): Promise<void> {
     exportDir: path.join(app.getPath('userData'), 'exports'),
     logger,
   });
-  registerIpc(ipcMain, dispatcher, APP_URL, () => window?.webContents, (m) => log.warn(m));
+  const chooseFolder = async (): Promise<string | null> => {
+    const options = { title: 'Folder, disk or DICOMDIR to import', properties: ['openDirectory' as const] };
+    const chosen = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
+  };
+  registerIpc(ipcMain, dispatcher, APP_URL, () => window?.webContents, (m) => log.warn(m), chooseFolder);
   const notices = new NoticePlanner((n) => new Notification({ title: n.title, body: n.body }).show());
   gateway.on('instance', (event) => {
     if (event.state === 'received') lastReceivedAt = Date.now();

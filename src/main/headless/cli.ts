@@ -12,6 +12,7 @@ import { defaultConfigDir, defaultDataDir } from './paths';
 import { loadAuditKey, loadDatabaseKey, loadDestinationPassword, type AuditKeySource, type DestinationPasswordSource } from './secrets';
 import { describeStartFailure } from '../../shared/start-failure';
 import { removeControlFile, writeControlFile } from './control-file';
+import { removeApiEndpoint, writeApiEndpoint } from './api-endpoint';
 
 /** Where `vite build` puts the screens (dist/renderer at the repository root). */
 const RENDERER_DIR = fileURLToPath(new URL('../../../dist/renderer', import.meta.url));
@@ -135,6 +136,8 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   } else {
     console.log(`ui: open ${ui.oneTimeAddress()}`);
   }
+  // For local tools (npm run import) that know the data folder: the address and control token, this user only.
+  writeApiEndpoint(dataDir, { url: ui.origin, token: ui.token, pid: process.pid });
   const destination = settings.destination ? settings.destination.url ?? `${settings.destination.host}:${settings.destination.port}` : 'none configured: de-identified instances wait in the outbox';
   logger.info(`data folder ${dataDir}; database key from ${key.source}; audit key from ${auditKey.source}; destination ${destination}${settings.destination?.password ? `, password from ${password.source}` : ''}`);
   logger.info(`ready: accepting DICOM associations for AE title ${settings.intake.aeTitle} on port ${gateway.dicomPort()}`);
@@ -146,6 +149,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     logger.info(`${signal} received: stopping intake and finishing work in progress`);
     dispatcher.close();
     removeControlFile(controlFile, process.pid);
+    removeApiEndpoint(dataDir);
     ui.close()
       .then(() => gateway.stop())
       .then(() => {

@@ -1,6 +1,6 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import { METHOD_NAMES, type ApiEventMessage, type ApiResult } from '../../shared/api';
-import { channelOf, EVENT_CHANNEL, GATEWAY_BRIDGE_GLOBAL, type GatewayBridge } from '../../shared/bridge';
+import { channelOf, CHOOSE_FOLDER_CHANNEL, EVENT_CHANNEL, GATEWAY_BRIDGE_GLOBAL, type GatewayBridge } from '../../shared/bridge';
 
 // The page gets one function per contract method and one to listen to events: never ipcRenderer itself.
 const bridge: GatewayBridge = {
@@ -10,5 +10,6 @@ const bridge: GatewayBridge = {
     ipcRenderer.on(EVENT_CHANNEL, handler);
     return () => void ipcRenderer.removeListener(EVENT_CHANNEL, handler);
   },
+  chooseFolder: () => ipcRenderer.invoke(CHOOSE_FOLDER_CHANNEL) as Promise<string | null>,
 };
 contextBridge.exposeInMainWorld(GATEWAY_BRIDGE_GLOBAL, bridge);

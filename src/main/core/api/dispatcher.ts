@@ -19,6 +19,8 @@ import {
   CrosswalkLocked, DoctorPasswordAlreadySet, DoctorPasswordNotSet, InvalidExportRequest, PasswordsDoNotMatch, UnlockThrottled,
   WeakPassword, WrongPassword,
 } from '../doctor';
+import { ImportNotFound, ImportRefused } from '../import';
+import { importHandlers } from './import';
 
 /** Where saved settings go: the headless runner's JSON file, the desktop app's store. */
 export interface SettingsStore {
@@ -62,7 +64,7 @@ export class Refused extends Error {
   }
 }
 
-const REFUSALS = [DoctorPasswordAlreadySet, DoctorPasswordNotSet, InvalidExportRequest, PasswordsDoNotMatch, UnlockThrottled, WeakPassword, WrongPassword, Refused];
+const REFUSALS = [DoctorPasswordAlreadySet, DoctorPasswordNotSet, InvalidExportRequest, PasswordsDoNotMatch, UnlockThrottled, WeakPassword, WrongPassword, Refused, ImportRefused];
 
 function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof z.ZodError) {
@@ -73,7 +75,7 @@ function toApiError(error: unknown): ApiError | undefined {
     };
   }
   if (error instanceof CrosswalkLocked) return { code: 'locked', message: error.message };
-  if (error instanceof NotFound) return { code: 'not-found', message: error.message };
+  if (error instanceof NotFound || error instanceof ImportNotFound) return { code: 'not-found', message: error.message };
   if (REFUSALS.some((kind) => error instanceof kind)) return { code: 'refused', message: (error as Error).message };
   return undefined;
 }
@@ -183,6 +185,7 @@ export function createDispatcher(deps: DispatcherDeps): ApiDispatcher {
   };
 
   const handlers: Handlers = {
+    ...importHandlers(gateway),
     getStatus() {
       refreshCheck();
       const settings = gateway.settings();

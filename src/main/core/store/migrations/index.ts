@@ -7,5 +7,6 @@ import { migration0060 } from './0060-verification';
 import { migration0070 } from './0070-screen-indexes';
 import { migration0080 } from './0080-resends-and-holds';
 import { migration0090 } from './0090-name-search-key';
+import { migration0100 } from './0100-imports';
 
-export const migrations: readonly Migration[] = [migration0010, migration0030, migration0040, migration0050, migration0060, migration0070, migration0080, migration0090];
+export const migrations: readonly Migration[] = [migration0010, migration0030, migration0040, migration0050, migration0060, migration0070, migration0080, migration0090, migration0100];
