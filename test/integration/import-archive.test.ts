@@ -16,10 +16,9 @@ const SMALL = ['--rows', '64', '--cols', '64', '--no-verify'];
 
 /** Calls the running gateway's API as the screens do (POST /api/<method> with the token). */
 async function call<T>(gateway: GatewayProcess, method: string, input: unknown): Promise<T> {
-  const url = new URL(gateway.uiUrl());
-  const res = await fetch(`${url.origin}/api/${method}`, {
+  const res = await fetch(`${gateway.uiOrigin()}/api/${method}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': url.searchParams.get('token') ?? '' },
+    headers: { 'Content-Type': 'application/json', 'X-Gateway-Token': gateway.controlToken() },
     body: JSON.stringify(input),
   });
   const result = (await res.json()) as { ok: true; value: T } | { ok: false; error: { message: string } };

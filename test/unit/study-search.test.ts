@@ -97,7 +97,7 @@ describe('searching studies as the table shows them', () => {
     db.prepare(`INSERT INTO patients (research_id, patient_id, issuer, patient_name, birth_date, sex, created_at) VALUES ('KGH-1', '1', '', 'MÜLLER^JÖRDIS', '', 'F', 'now')`).run();
     db.prepare(`INSERT INTO studies (patient_ref, study_uid, research_study_uid, study_date, accession_number, research_accession_number, study_id, research_study_id, modality, created_at)
       VALUES (1, '1.2.3', '2.25.1', '20240201', '', '', '', '', 'MG', 'now')`).run();
-    expect(migrate(db, migrations)).toBe(90);
+    expect(migrate(db, migrations.filter((m) => m.version <= 90))).toBe(90);
     expect(db.prepare('SELECT name_search FROM patients').get()).toEqual({ name_search: 'muller jordis' });
     expect(namesFound(new StudyQueries(db as never), { search: 'jördis' })).toEqual(['MÜLLER, JÖRDIS']);
   });
