@@ -1,3 +1,4 @@
+import { rng } from './parser-fuzz';
 import {
   EXPLICIT_LE,
   IMPLICIT_LE,
@@ -18,17 +19,6 @@ import {
  * be replayed.
  */
 
-/** mulberry32: small, fast and good enough to spread mutations; not for anything secret. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Valid conversations a sender could have with the gateway, as lists of PDUs. */
 export function seedStreams(dataset: Buffer, syntax: string): Buffer[][] {
@@ -141,7 +131,7 @@ export interface FuzzReport {
 
 /** Runs `executions` inputs, `concurrency` at a time, checking after every `checkEvery` that a good C-ECHO is answered. */
 export async function fuzzPdus(options: { port: number; seed: number; executions: number; dataset: Buffer; syntax: string; concurrency?: number; checkEvery?: number; quietMs?: number; healthy?: () => boolean }): Promise<FuzzReport> {
-  const random = seededRandom(options.seed);
+  const random = rng(options.seed);
   const streams = seedStreams(options.dataset, options.syntax);
   const findings: string[] = [];
   const started = Date.now();
